@@ -1,0 +1,111 @@
+//! Sliding window log: exact.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::{clamp_u32, us};
+use crate::{Decision, Quota, Timestamp};
+
+/// State of [`Algorithm::SlidingWindow`](super::Algorithm::SlidingWindow): the log of granted
+/// units, oldest first, as `(timestamp_us, cost)` pairs (grants at the same microsecond merged).
+///
+/// # Arithmetic (reproduced by the Redis script)
+///
+/// An entry at `ts` counts while `now < ts + period` (half-open windows).
+///
+/// ```text
+/// now  = max(now, newest ts)                  (a clock stepping back stands still)
+/// drop entries with ts + period <= now
+/// used = sum of remaining costs
+/// if cost > limit           -> refused, never
+/// if used + cost <= limit   -> granted, append (now, cost)
+/// else                      -> refused; walk the log oldest first, freeing costs, until
+///                              used - freed + cost <= limit at entry k:
+///                              retry_after = ts_k + period - now
+/// remaining   = limit - used (after the step)
+/// reset_after = newest ts + period - now (0 if empty)
+/// ```
+///
+/// This grants exactly what the rule "at most `limit` units in any window of length `period`"
+/// allows, and `retry_after` is the exact (shortest) wait.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlidingWindowState {
+    /// Granted `(timestamp_us, cost)` pairs, oldest first.
+    pub log: VecDeque<(u64, u32)>,
+}
+
+impl SlidingWindowState {
+    /// The largest limit a sliding-window policy accepts (the log holds up to `limit` entries).
+    pub const MAX_LIMIT: u32 = 10_000;
+
+    /// See the type docs.
+    pub fn step(&mut self, now: Timestamp, quota: &Quota, cost: u32) -> Decision {
+        let period = quota.period_micros();
+        let now = self
+            .log
+            .back()
+            .map_or(now.as_micros(), |&(ts, _)| ts.max(now.as_micros()));
+        while let Some(&(ts, _)) = self.log.front() {
+            if ts.saturating_add(period) <= now {
+                self.log.pop_front();
+            } else {
+                break;
+            }
+        }
+        let used: u64 = self.log.iter().map(|&(_, c)| u64::from(c)).sum();
+        let limit = u64::from(quota.limit());
+        let cost64 = u64::from(cost);
+        let reset = |log: &VecDeque<(u64, u32)>| {
+            log.back().map_or(Duration::ZERO, |&(ts, _)| {
+                us(ts.saturating_add(period) - now)
+            })
+        };
+        if cost64 > limit {
+            return Decision {
+                allowed: false,
+                limit: quota.limit(),
+                remaining: clamp_u32(limit.saturating_sub(used)),
+                retry_after: None,
+                reset_after: reset(&self.log),
+            };
+        }
+        if used + cost64 <= limit {
+            match self.log.back_mut() {
+                Some((ts, c)) if *ts == now => *c = c.saturating_add(cost),
+                _ => self.log.push_back((now, cost)),
+            }
+            return Decision {
+                allowed: true,
+                limit: quota.limit(),
+                remaining: clamp_u32(limit - used - cost64),
+                retry_after: Some(Duration::ZERO),
+                reset_after: reset(&self.log),
+            };
+        }
+        let mut left = used;
+        let mut retry = Duration::ZERO;
+        for &(ts, c) in &self.log {
+            left -= u64::from(c);
+            if left + cost64 <= limit {
+                retry = us(ts.saturating_add(period) - now);
+                break;
+            }
+        }
+        Decision {
+            allowed: false,
+            limit: quota.limit(),
+            remaining: clamp_u32(limit.saturating_sub(used)),
+            retry_after: Some(retry),
+            reset_after: reset(&self.log),
+        }
+    }
+
+    /// Time until the newest entry leaves the window.
+    pub fn reset_after(&self, now: Timestamp, quota: &Quota) -> Duration {
+        self.log.back().map_or(Duration::ZERO, |&(ts, _)| {
+            us(ts
+                .saturating_add(quota.period_micros())
+                .saturating_sub(now.as_micros()))
+        })
+    }
+}

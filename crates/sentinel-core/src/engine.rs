@@ -1,0 +1,577 @@
+//! The engine: [`Sentinel`] checks events in the order blocklist → debounce → rate limit.
+
+mod hook;
+mod stats;
+mod verdict;
+
+pub use hook::{Hook, HookContext, HookFuture};
+pub use stats::Stats;
+pub use verdict::{Allowed, Blocked, Debounced, Throttled, Verdict};
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use stats::{Counters, bump};
+
+use crate::clock::duration_to_micros;
+use crate::error::BoxError;
+use crate::{
+    Algorithm, BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind,
+    PolicyRegistry, Quota, Store, StoreError, Subject, SystemClock, Timestamp,
+};
+
+/// What a store error means for the event being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailMode {
+    /// Let the event through, marked `degraded` (the default: a bot keeps answering when Redis
+    /// is down).
+    #[default]
+    Open,
+    /// Refuse: [`Sentinel::check`] returns [`Error::Store`], which callers treat as "no".
+    Closed,
+    /// Decide with the fallback store until the primary recovers. The primary is tried again
+    /// every [`SentinelBuilder::fallback_probe_interval`]. Limits then hold per process, not
+    /// across processes.
+    Fallback,
+}
+
+/// Who `escalation` blocks are attributed to.
+pub const ESCALATION_BLOCKER: &str = "sentinel:escalation";
+
+/// The engine. Cheap to clone (an `Arc` inside); share one per process.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use sentinel_core::{Algorithm, Event, ManualClock, Policy, PolicyRegistry, Quota, Scope, Sentinel, Timestamp};
+/// use sentinel_storage_memory::MemoryStore;
+///
+/// let clock = ManualClock::new(Timestamp::from_secs(1_000));
+/// let sentinel = Sentinel::builder()
+///     .store(Arc::new(MemoryStore::new(clock.clone())))
+///     .clock(clock.clone())
+///     .policies(PolicyRegistry::single(
+///         Policy::new().rate_limit(Quota::per_minute(2)?, Algorithm::SlidingWindow, Scope::User),
+///     )?)
+///     .build()?;
+///
+/// let event = Event::new().with_user(42).with_chat(42);
+/// assert!(sentinel.check(&event).await?.is_allowed());
+/// assert!(sentinel.check(&event).await?.is_allowed());
+/// assert!(!sentinel.check(&event).await?.is_allowed()); // third in a minute
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Sentinel {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    fallback: Option<Arc<dyn Store>>,
+    clock: Arc<dyn Clock>,
+    keys: KeyBuilder,
+    policies: PolicyRegistry,
+    fail_mode: FailMode,
+    probe_every_us: u64,
+    /// While `now < fallback_until`, the fallback store decides.
+    fallback_until: AtomicU64,
+    on_throttled: Vec<Hook>,
+    on_debounced: Vec<Hook>,
+    on_blocked: Vec<Hook>,
+    counters: Counters,
+}
+
+impl fmt::Debug for Sentinel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sentinel")
+            .field("keys", &self.inner.keys)
+            .field("policies", &self.inner.policies)
+            .field("fail_mode", &self.inner.fail_mode)
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sentinel {
+    /// Starts building an engine.
+    pub fn builder() -> SentinelBuilder {
+        SentinelBuilder::default()
+    }
+
+    /// Checks one event: blocklist, then debounce, then rate limit.
+    ///
+    /// A debounced duplicate consumes no rate-limit budget; a throttled event counts a strike
+    /// when the policy escalates; enough strikes block the user. Hooks run before this returns.
+    ///
+    /// # Errors
+    /// [`Error::Store`] only when the store fails and the fail mode is [`FailMode::Closed`]
+    /// (or the fallback store fails too).
+    pub async fn check(&self, event: &Event) -> Result<Verdict, Error> {
+        let inner = &self.inner;
+        bump(&inner.counters.checks);
+        let now = inner.clock.now();
+        let verdict = self.decide_with_fail_mode(event, now).await?;
+        let counter = match &verdict {
+            Verdict::Allowed(_) => &inner.counters.allowed,
+            Verdict::Blocked(_) => &inner.counters.blocked,
+            Verdict::Debounced(_) => &inner.counters.debounced,
+            Verdict::Throttled(_) => &inner.counters.throttled,
+        };
+        bump(counter);
+        let hooks = match &verdict {
+            Verdict::Allowed(_) => &[][..],
+            Verdict::Blocked(_) => &inner.on_blocked[..],
+            Verdict::Debounced(_) => &inner.on_debounced[..],
+            Verdict::Throttled(_) => &inner.on_throttled[..],
+        };
+        for hook in hooks {
+            let ctx = HookContext {
+                event: event.clone(),
+                verdict: verdict.clone(),
+            };
+            if let Err(msg) = hook.run(ctx).await {
+                bump(&inner.counters.hook_failures);
+                tracing::warn!(verdict = verdict.as_str(), "sentinel {msg}");
+            }
+        }
+        Ok(verdict)
+    }
+
+    async fn decide_with_fail_mode(&self, event: &Event, now: Timestamp) -> Result<Verdict, Error> {
+        let inner = &self.inner;
+        if let Some(fallback) = &inner.fallback {
+            if now.as_micros() < inner.fallback_until.load(Ordering::Acquire) {
+                bump(&inner.counters.fallback_used);
+                return Ok(self.decide(fallback.as_ref(), event, now).await?);
+            }
+        }
+        let err = match self.decide(inner.store.as_ref(), event, now).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        bump(&inner.counters.store_errors);
+        match (inner.fail_mode, &inner.fallback) {
+            (FailMode::Fallback, Some(fallback)) => {
+                tracing::warn!(error = %err, "sentinel store failed; deciding with the fallback store");
+                inner.fallback_until.store(
+                    now.as_micros().saturating_add(inner.probe_every_us),
+                    Ordering::Release,
+                );
+                bump(&inner.counters.fallback_used);
+                Ok(self.decide(fallback.as_ref(), event, now).await?)
+            }
+            (FailMode::Closed, _) | (FailMode::Fallback, None) => {
+                tracing::warn!(error = %err, "sentinel store failed; refusing (fail closed)");
+                bump(&inner.counters.failed_closed);
+                Err(Error::Store(err))
+            }
+            (FailMode::Open, _) => {
+                tracing::warn!(error = %err, "sentinel store failed; allowing (fail open)");
+                bump(&inner.counters.failed_open);
+                let (policy, _) = inner.policies.resolve(event.handler());
+                Ok(Verdict::Allowed(Allowed {
+                    policy: policy.to_owned(),
+                    decision: None,
+                    degraded: true,
+                }))
+            }
+        }
+    }
+
+    /// The subjects whose blocks apply to `event`: its user and its chat.
+    fn block_subjects(event: &Event) -> impl Iterator<Item = Subject> {
+        let user = event.user().map(Subject::User);
+        let chat = event.chat().map(Subject::Chat);
+        user.into_iter().chain(chat)
+    }
+
+    /// The subject escalation blocks: the user, else the chat.
+    fn offender(event: &Event) -> Option<Subject> {
+        event
+            .user()
+            .map(Subject::User)
+            .or_else(|| event.chat().map(Subject::Chat))
+    }
+
+    async fn decide(
+        &self,
+        store: &dyn Store,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let inner = &self.inner;
+        let (policy_name, policy) = inner.policies.resolve(event.handler());
+
+        for subject in Self::block_subjects(event) {
+            let key = inner.keys.block_key(&subject);
+            if let Some(record) = store.blocked(&key, now).await? {
+                return Ok(Verdict::Blocked(Blocked {
+                    remaining: record.remaining(now),
+                    subject,
+                    record,
+                }));
+            }
+        }
+
+        if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
+            let subject = Subject::for_event(rule.scope, event);
+            let key = inner.keys.debounce_key(&subject, policy_name, fp);
+            if !store.debounce(&key, rule.window, now).await? {
+                return Ok(Verdict::Debounced(Debounced {
+                    policy: policy_name.to_owned(),
+                    fingerprint: *fp,
+                    window: rule.window,
+                }));
+            }
+        }
+
+        let Some(rl) = policy.limit() else {
+            return Ok(Verdict::Allowed(Allowed {
+                policy: policy_name.to_owned(),
+                decision: None,
+                degraded: false,
+            }));
+        };
+        let subject = Subject::for_event(rl.scope, event);
+        let key = inner
+            .keys
+            .key(KeyKind::RateLimit(rl.algorithm), &subject, policy_name);
+        let cost = event.cost().unwrap_or(policy.cost()).max(1);
+        let decision = store.hit(&key, rl.algorithm, &rl.quota, cost, now).await?;
+        if decision.allowed {
+            return Ok(Verdict::Allowed(Allowed {
+                policy: policy_name.to_owned(),
+                decision: Some(decision),
+                degraded: false,
+            }));
+        }
+
+        let mut escalated = None;
+        if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event)) {
+            let strikes_key = inner.keys.key(KeyKind::Strikes, &offender, policy_name);
+            // `Escalation::new` validated these bounds, so this quota is valid.
+            if let Ok(q) = Quota::new(esc.strikes(), esc.within()) {
+                let strike = store
+                    .hit(&strikes_key, Algorithm::SlidingWindow, &q, 1, now)
+                    .await?;
+                if !strike.allowed || strike.remaining == 0 {
+                    let record = BlockRecord::new(
+                        format!(
+                            "throttled {} times within {:?} on policy {policy_name}",
+                            esc.strikes(),
+                            esc.within()
+                        ),
+                        ESCALATION_BLOCKER,
+                        now,
+                        esc.block_for(),
+                    );
+                    store
+                        .block(&inner.keys.block_key(&offender), &record)
+                        .await?;
+                    store.reset(&strikes_key).await?;
+                    bump(&inner.counters.escalations);
+                    tracing::info!(subject = %offender, "sentinel escalation: blocked");
+                    escalated = Some(record);
+                }
+            }
+        }
+        Ok(Verdict::Throttled(Throttled {
+            policy: policy_name.to_owned(),
+            subject,
+            decision,
+            escalated,
+        }))
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
+    }
+
+    /// The key builder (for tools that inspect the store).
+    pub fn keys(&self) -> &KeyBuilder {
+        &self.inner.keys
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &PolicyRegistry {
+        &self.inner.policies
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// Blocks `subject` for `duration` (`None` = until unblocked). Admin calls go to the primary
+    /// store and return its errors as they are.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails.
+    pub async fn block(
+        &self,
+        subject: &Subject,
+        duration: Option<Duration>,
+        reason: impl Into<String>,
+        blocked_by: impl Into<String>,
+    ) -> Result<BlockRecord, Error> {
+        let record = BlockRecord::new(reason, blocked_by, self.inner.clock.now(), duration);
+        self.inner
+            .store
+            .block(&self.inner.keys.block_key(subject), &record)
+            .await?;
+        Ok(record)
+    }
+
+    /// Lifts a block; `true` if there was one.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails.
+    pub async fn unblock(&self, subject: &Subject) -> Result<bool, Error> {
+        Ok(self
+            .inner
+            .store
+            .unblock(&self.inner.keys.block_key(subject))
+            .await?)
+    }
+
+    /// The block in force on `subject`, if any.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails.
+    pub async fn blocked(&self, subject: &Subject) -> Result<Option<BlockRecord>, Error> {
+        let now = self.inner.clock.now();
+        Ok(self
+            .inner
+            .store
+            .blocked(&self.inner.keys.block_key(subject), now)
+            .await?)
+    }
+
+    /// Every block in force, as (encoded subject, record).
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails.
+    pub async fn list_blocked(&self) -> Result<Vec<(String, BlockRecord)>, Error> {
+        let now = self.inner.clock.now();
+        let keys = &self.inner.keys;
+        let list = self
+            .inner
+            .store
+            .list_blocked(&keys.block_key_prefix(), now)
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|(k, r)| (keys.subject_of(&k).unwrap_or(&k).to_owned(), r))
+            .collect())
+    }
+
+    /// Forgets the rate-limit state and strikes of `subject` under the policy for `handler`.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails.
+    pub async fn reset(&self, subject: &Subject, handler: Option<&str>) -> Result<(), Error> {
+        let (name, policy) = self.inner.policies.resolve(handler);
+        let keys = &self.inner.keys;
+        if let Some(rl) = policy.limit() {
+            let key = keys.key(KeyKind::RateLimit(rl.algorithm), subject, name);
+            self.inner.store.reset(&key).await?;
+        }
+        self.inner
+            .store
+            .reset(&keys.key(KeyKind::Strikes, subject, name))
+            .await?;
+        Ok(())
+    }
+
+    /// The rate-limit decision `event` would get now, without consuming anything. `None` when
+    /// its policy has no rate limit.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails.
+    pub async fn peek(&self, event: &Event) -> Result<Option<Decision>, Error> {
+        let (name, policy) = self.inner.policies.resolve(event.handler());
+        let Some(rl) = policy.limit() else {
+            return Ok(None);
+        };
+        let subject = Subject::for_event(rl.scope, event);
+        let key = self
+            .inner
+            .keys
+            .key(KeyKind::RateLimit(rl.algorithm), &subject, name);
+        let now = self.inner.clock.now();
+        Ok(Some(
+            self.inner
+                .store
+                .peek(&key, rl.algorithm, &rl.quota, now)
+                .await?,
+        ))
+    }
+}
+
+/// Builds a [`Sentinel`]. Only the store is required.
+pub struct SentinelBuilder {
+    store: Option<Arc<dyn Store>>,
+    fallback: Option<Arc<dyn Store>>,
+    clock: Arc<dyn Clock>,
+    prefix: String,
+    policies: Option<PolicyRegistry>,
+    fail_mode: FailMode,
+    probe_every: Duration,
+    on_throttled: Vec<Hook>,
+    on_debounced: Vec<Hook>,
+    on_blocked: Vec<Hook>,
+}
+
+impl fmt::Debug for SentinelBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentinelBuilder")
+            .field("prefix", &self.prefix)
+            .field("fail_mode", &self.fail_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SentinelBuilder {
+    fn default() -> Self {
+        Self {
+            store: None,
+            fallback: None,
+            clock: Arc::new(SystemClock),
+            prefix: "sentinel".to_owned(),
+            policies: None,
+            fail_mode: FailMode::default(),
+            probe_every: Duration::from_secs(1),
+            on_throttled: Vec::new(),
+            on_debounced: Vec::new(),
+            on_blocked: Vec::new(),
+        }
+    }
+}
+
+impl SentinelBuilder {
+    /// The store (required).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The store used while the primary fails under [`FailMode::Fallback`].
+    #[must_use]
+    pub fn fallback_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.fallback = Some(store);
+        self
+    }
+
+    /// The clock (default [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The key prefix (default `sentinel`).
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The policies (default: 30 events per minute per user).
+    #[must_use]
+    pub fn policies(mut self, policies: PolicyRegistry) -> Self {
+        self.policies = Some(policies);
+        self
+    }
+
+    /// What a store error means (default [`FailMode::Open`]).
+    #[must_use]
+    pub fn fail_mode(mut self, mode: FailMode) -> Self {
+        self.fail_mode = mode;
+        self
+    }
+
+    /// How long the fallback store decides before the primary is tried again (default 1 s).
+    #[must_use]
+    pub fn fallback_probe_interval(mut self, every: Duration) -> Self {
+        self.probe_every = every;
+        self
+    }
+
+    /// Runs `f` after every `Throttled` verdict.
+    #[must_use]
+    pub fn on_throttled<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.on_throttled.push(Hook::new(f));
+        self
+    }
+
+    /// Runs `f` after every `Debounced` verdict.
+    #[must_use]
+    pub fn on_debounced<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.on_debounced.push(Hook::new(f));
+        self
+    }
+
+    /// Runs `f` after every `Blocked` verdict.
+    #[must_use]
+    pub fn on_blocked<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.on_blocked.push(Hook::new(f));
+        self
+    }
+
+    /// Validates and builds.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingStore`], [`ConfigError::MissingFallbackStore`],
+    /// [`ConfigError::InvalidPrefix`], or a policy error.
+    pub fn build(self) -> Result<Sentinel, ConfigError> {
+        let store = self.store.ok_or(ConfigError::MissingStore)?;
+        if self.fail_mode == FailMode::Fallback && self.fallback.is_none() {
+            return Err(ConfigError::MissingFallbackStore);
+        }
+        if self.probe_every.is_zero() {
+            return Err(ConfigError::Invalid(
+                "fallback_probe_interval must be positive".into(),
+            ));
+        }
+        let keys = KeyBuilder::new(self.prefix)?;
+        let policies = match self.policies {
+            Some(p) => p,
+            None => PolicyRegistry::builder().build()?,
+        };
+        Ok(Sentinel {
+            inner: Arc::new(Inner {
+                store,
+                fallback: self.fallback,
+                clock: self.clock,
+                keys,
+                policies,
+                fail_mode: self.fail_mode,
+                probe_every_us: duration_to_micros(self.probe_every),
+                fallback_until: AtomicU64::new(0),
+                on_throttled: self.on_throttled,
+                on_debounced: self.on_debounced,
+                on_blocked: self.on_blocked,
+                counters: Counters::default(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! [`Stats`]: counters for every outcome.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of the engine's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Events checked.
+    pub checks: u64,
+    /// Verdicts `Allowed` (including degraded ones).
+    pub allowed: u64,
+    /// Verdicts `Blocked`.
+    pub blocked: u64,
+    /// Verdicts `Debounced`.
+    pub debounced: u64,
+    /// Verdicts `Throttled`.
+    pub throttled: u64,
+    /// Blocks created by escalation.
+    pub escalations: u64,
+    /// Store calls that failed.
+    pub store_errors: u64,
+    /// Events let through because the store failed (`FailMode::Open`).
+    pub failed_open: u64,
+    /// Events refused because the store failed (`FailMode::Closed`).
+    pub failed_closed: u64,
+    /// Events decided by the fallback store (`FailMode::Fallback`).
+    pub fallback_used: u64,
+    /// Hooks that returned an error or panicked.
+    pub hook_failures: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) checks: AtomicU64,
+    pub(crate) allowed: AtomicU64,
+    pub(crate) blocked: AtomicU64,
+    pub(crate) debounced: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) escalations: AtomicU64,
+    pub(crate) store_errors: AtomicU64,
+    pub(crate) failed_open: AtomicU64,
+    pub(crate) failed_closed: AtomicU64,
+    pub(crate) fallback_used: AtomicU64,
+    pub(crate) hook_failures: AtomicU64,
+}
+
+pub(crate) fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            checks: r(&self.checks),
+            allowed: r(&self.allowed),
+            blocked: r(&self.blocked),
+            debounced: r(&self.debounced),
+            throttled: r(&self.throttled),
+            escalations: r(&self.escalations),
+            store_errors: r(&self.store_errors),
+            failed_open: r(&self.failed_open),
+            failed_closed: r(&self.failed_closed),
+            fallback_used: r(&self.fallback_used),
+            hook_failures: r(&self.hook_failures),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Scopes, subjects and the one [`KeyBuilder`] that makes every store key.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::ConfigError;
+use crate::{Algorithm, Event, Fingerprint};
+
+/// Whom a limit counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Scope {
+    /// Each user, across all chats.
+    #[default]
+    User,
+    /// Each chat, all users together.
+    Chat,
+    /// Each user separately in each chat.
+    UserInChat,
+    /// Everyone together.
+    Global,
+    /// The event's own custom key ([`Event::with_custom_key`]).
+    Custom,
+}
+
+/// A concrete subject: the value of a [`Scope`] for one event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Subject {
+    /// A Telegram user id.
+    User(i64),
+    /// A Telegram chat id.
+    Chat(i64),
+    /// A user in a chat.
+    UserInChat {
+        /// The user id.
+        user: i64,
+        /// The chat id.
+        chat: i64,
+    },
+    /// Everyone.
+    Global,
+    /// Any caller-chosen string (escaped or hashed in keys).
+    Custom(String),
+}
+
+impl Subject {
+    /// The subject `scope` selects for `event`.
+    ///
+    /// Updates without the needed id fall back rather than fail: a user scope without a user
+    /// (channel posts) uses the chat; a chat scope without a chat uses the user; a custom scope
+    /// without a custom key uses the user-in-chat rules; nothing at all is [`Subject::Global`].
+    pub fn for_event(scope: Scope, event: &Event) -> Self {
+        let (user, chat) = (event.user(), event.chat());
+        let fallback = || match (user, chat) {
+            (Some(u), _) => Self::User(u),
+            (None, Some(c)) => Self::Chat(c),
+            (None, None) => Self::Global,
+        };
+        match scope {
+            Scope::User => fallback(),
+            Scope::Chat => chat.map_or_else(fallback, Self::Chat),
+            Scope::UserInChat => match (user, chat) {
+                (Some(user), Some(chat)) => Self::UserInChat { user, chat },
+                _ => fallback(),
+            },
+            Scope::Global => Self::Global,
+            Scope::Custom => event
+                .custom_key()
+                .map_or_else(fallback, |k| Self::Custom(k.to_owned())),
+        }
+    }
+
+    /// The encoded form that goes between the braces of a key. Never contains `{`, `}` or `:`
+    /// beyond the fixed tags, and different subjects never encode alike.
+    pub fn encode(&self) -> String {
+        match self {
+            Self::User(u) => format!("u{u}"),
+            Self::Chat(c) => format!("c{c}"),
+            Self::UserInChat { user, chat } => format!("u{user}c{chat}"),
+            Self::Global => "g".to_owned(),
+            Self::Custom(s) => format!("x{}", escape(s)),
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(u) => write!(f, "user {u}"),
+            Self::Chat(c) => write!(f, "chat {c}"),
+            Self::UserInChat { user, chat } => write!(f, "user {user} in chat {chat}"),
+            Self::Global => f.write_str("global"),
+            Self::Custom(s) => write!(f, "custom {}", escape(s)),
+        }
+    }
+}
+
+/// What a key stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// Rate-limit state of one algorithm.
+    RateLimit(Algorithm),
+    /// A debounce entry.
+    Debounce,
+    /// A blocklist record.
+    Block,
+    /// Escalation strikes.
+    Strikes,
+}
+
+impl KeyKind {
+    /// The fixed tag in the key (`rl-sw`, `rl-gcra`, `rl-fw`, `db`, `bl`, `st`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RateLimit(Algorithm::SlidingWindow) => "rl-sw",
+            Self::RateLimit(Algorithm::Gcra) => "rl-gcra",
+            Self::RateLimit(Algorithm::FixedWindow) => "rl-fw",
+            Self::Debounce => "db",
+            Self::Block => "bl",
+            Self::Strikes => "st",
+        }
+    }
+}
+
+/// Characters that pass through [`escape`] unchanged.
+fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+/// Longest string kept readable in a key; longer ones are hashed.
+const MAX_PLAIN: usize = 64;
+
+/// Escapes a user-supplied string for use in a key: short strings of `[A-Za-z0-9_.-]` stay as
+/// they are (prefixed `=`), anything else becomes `#` + 32 hex digits of its SHA-256. The two
+/// forms cannot collide, and the result never contains `:`, `{`, `}`, `*`, `?`, `[`, spaces
+/// or control characters.
+///
+/// ```
+/// use sentinel_core::key::escape;
+/// assert_eq!(escape("start"), "=start");
+/// assert!(escape("a:b{c}").starts_with('#'));
+/// ```
+pub fn escape(s: &str) -> String {
+    if s.len() <= MAX_PLAIN && s.bytes().all(is_plain) {
+        format!("={s}")
+    } else {
+        let d = Sha256::digest(s.as_bytes());
+        format!("#{}", hex::encode(&d[..16]))
+    }
+}
+
+/// Makes every store key: `{prefix}:{kind}:{{subject}}:{handler}`.
+///
+/// The braces are a Redis Cluster hash tag, so all keys of one subject live in one slot.
+/// `prefix` is validated; subjects and handler names are escaped or hashed ([`escape`]), so no
+/// two different (kind, subject, handler) triples produce the same key and no input escapes its
+/// braces.
+///
+/// ```
+/// use sentinel_core::{Algorithm, KeyBuilder, KeyKind, Subject};
+///
+/// let keys = KeyBuilder::new("bot")?;
+/// let k = keys.key(KeyKind::RateLimit(Algorithm::Gcra), &Subject::User(42), "start");
+/// assert_eq!(k, "bot:rl-gcra:{u42}:=start");
+/// # Ok::<(), sentinel_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyBuilder {
+    prefix: String,
+}
+
+impl KeyBuilder {
+    /// A builder for keys under `prefix`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidPrefix`] unless `prefix` is 1–64 characters of
+    /// `[A-Za-z0-9_.-]`.
+    pub fn new(prefix: impl Into<String>) -> Result<Self, ConfigError> {
+        let prefix = prefix.into();
+        if prefix.is_empty() || prefix.len() > MAX_PLAIN || !prefix.bytes().all(is_plain) {
+            return Err(ConfigError::InvalidPrefix(prefix));
+        }
+        Ok(Self { prefix })
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The key of `kind` for `subject` and `handler`.
+    pub fn key(&self, kind: KeyKind, subject: &Subject, handler: &str) -> String {
+        format!(
+            "{}:{}:{{{}}}:{}",
+            self.prefix,
+            kind.as_str(),
+            subject.encode(),
+            escape(handler)
+        )
+    }
+
+    /// The debounce key: the [`KeyKind::Debounce`] key followed by `:` and the fingerprint.
+    pub fn debounce_key(&self, subject: &Subject, handler: &str, fp: &Fingerprint) -> String {
+        format!("{}:{}", self.key(KeyKind::Debounce, subject, handler), fp)
+    }
+
+    /// The blocklist key of `subject` (blocks apply to every handler).
+    pub fn block_key(&self, subject: &Subject) -> String {
+        self.key(KeyKind::Block, subject, "all")
+    }
+
+    /// The prefix shared by every blocklist key, for listing (`SCAN MATCH <this>*`).
+    pub fn block_key_prefix(&self) -> String {
+        format!("{}:{}:", self.prefix, KeyKind::Block.as_str())
+    }
+
+    /// The subject's encoded form back out of a blocklist key made by this builder, for display.
+    pub fn subject_of<'k>(&self, key: &'k str) -> Option<&'k str> {
+        let open = key.find('{')?;
+        let close = key[open..].find('}')? + open;
+        Some(&key[open + 1..close])
+    }
+}

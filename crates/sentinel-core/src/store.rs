@@ -1,0 +1,145 @@
+//! Storage traits: what a backend must do. Object-safe, `Send + Sync`, usable as
+//! `Arc<dyn Store>`.
+//!
+//! A backend implements the three traits; [`Store`] is implemented for it automatically. The
+//! conformance suite in `sentinel-testkit` checks any implementation against the reference
+//! semantics of this crate's algorithms.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{Algorithm, BlockRecord, Decision, Quota, StoreError, Timestamp};
+
+/// Atomic rate-limit steps.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Applies one step of `algorithm` for `key` at `now` asking for `cost` units, atomically,
+    /// exactly as [`RateLimitState::step`](crate::RateLimitState::step) does.
+    ///
+    /// Stores that read time from elsewhere (Redis `TIME`) may ignore `now`.
+    async fn hit(
+        &self,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError>;
+
+    /// What one unit would get, without consuming
+    /// ([`RateLimitState::peek`](crate::RateLimitState::peek)).
+    async fn peek(
+        &self,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError>;
+
+    /// Forgets the key's state.
+    async fn reset(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// First-sighting detection.
+#[async_trait]
+pub trait DebounceStore: Send + Sync {
+    /// Records a sighting of `key` at `now`. Returns `true` for a first sighting (the key was
+    /// absent or its previous window had ended), which opens a window of `window`; `false` for a
+    /// repeat inside the open window (which does not extend it).
+    async fn debounce(
+        &self,
+        key: &str,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Blocklist records.
+#[async_trait]
+pub trait BlocklistStore: Send + Sync {
+    /// Stores `record` under `key`, replacing any previous one.
+    async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError>;
+
+    /// Removes the record; `true` if there was one.
+    async fn unblock(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// The record in force at `now`, if any (expired records read as absent).
+    async fn blocked(&self, key: &str, now: Timestamp) -> Result<Option<BlockRecord>, StoreError>;
+
+    /// Every record in force at `now` whose key starts with `prefix`.
+    async fn list_blocked(
+        &self,
+        prefix: &str,
+        now: Timestamp,
+    ) -> Result<Vec<(String, BlockRecord)>, StoreError>;
+}
+
+/// A complete backend: all three traits.
+pub trait Store: RateLimitStore + DebounceStore + BlocklistStore {}
+
+impl<T: RateLimitStore + DebounceStore + BlocklistStore + ?Sized> Store for T {}
+
+#[async_trait]
+impl<T: RateLimitStore + ?Sized> RateLimitStore for Arc<T> {
+    async fn hit(
+        &self,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError> {
+        (**self).hit(key, algorithm, quota, cost, now).await
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError> {
+        (**self).peek(key, algorithm, quota, now).await
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        (**self).reset(key).await
+    }
+}
+
+#[async_trait]
+impl<T: DebounceStore + ?Sized> DebounceStore for Arc<T> {
+    async fn debounce(
+        &self,
+        key: &str,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        (**self).debounce(key, window, now).await
+    }
+}
+
+#[async_trait]
+impl<T: BlocklistStore + ?Sized> BlocklistStore for Arc<T> {
+    async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
+        (**self).block(key, record).await
+    }
+
+    async fn unblock(&self, key: &str) -> Result<bool, StoreError> {
+        (**self).unblock(key).await
+    }
+
+    async fn blocked(&self, key: &str, now: Timestamp) -> Result<Option<BlockRecord>, StoreError> {
+        (**self).blocked(key, now).await
+    }
+
+    async fn list_blocked(
+        &self,
+        prefix: &str,
+        now: Timestamp,
+    ) -> Result<Vec<(String, BlockRecord)>, StoreError> {
+        (**self).list_blocked(prefix, now).await
+    }
+}

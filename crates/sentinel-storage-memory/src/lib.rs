@@ -1,0 +1,1 @@
+//! sentinel-storage-memory (placeholder).

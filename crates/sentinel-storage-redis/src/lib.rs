@@ -1,0 +1,1 @@
+//! sentinel-storage-redis (placeholder).

@@ -1,0 +1,1 @@
+//! sentinel-telegram (placeholder).

@@ -1,0 +1,1 @@
+//! sentinel-testkit (placeholder).

@@ -1,0 +1,1 @@
+//! telemon-alerts (placeholder).
