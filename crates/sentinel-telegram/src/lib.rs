@@ -1,1 +1,11 @@
-//! sentinel-telegram (placeholder).
+//! The Telegram side of sentinel: turning updates into [`sentinel_core::Event`]s, a guard for
+//! teloxide bots, and a Bot API sender that stays within Telegram's limits.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod html;
+pub mod sender;
+pub mod split;
+pub mod update;
+pub mod webhook;
+#[cfg(feature = "teloxide")]
+pub mod teloxide;

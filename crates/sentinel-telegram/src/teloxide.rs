@@ -1,0 +1,1 @@
+//! TODO(teloxide): being written.

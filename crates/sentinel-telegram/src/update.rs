@@ -1,0 +1,1 @@
+//! TODO(update): being written.

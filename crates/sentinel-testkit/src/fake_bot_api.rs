@@ -1,0 +1,1 @@
+//! TODO(fake_bot_api): being written.

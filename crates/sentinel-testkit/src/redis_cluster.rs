@@ -1,0 +1,1 @@
+//! TODO(redis_cluster): being written.

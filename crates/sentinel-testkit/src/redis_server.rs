@@ -1,0 +1,1 @@
+//! TODO(redis_server): being written.
