@@ -144,11 +144,11 @@ impl Sentinel {
 
     async fn decide_with_fail_mode(&self, event: &Event, now: Timestamp) -> Result<Verdict, Error> {
         let inner = &self.inner;
-        if let Some(fallback) = &inner.fallback {
-            if now.as_micros() < inner.fallback_until.load(Ordering::Acquire) {
-                bump(&inner.counters.fallback_used);
-                return Ok(self.decide(fallback.as_ref(), event, now).await?);
-            }
+        if let Some(fallback) = &inner.fallback
+            && now.as_micros() < inner.fallback_until.load(Ordering::Acquire)
+        {
+            bump(&inner.counters.fallback_used);
+            return Ok(self.decide(fallback.as_ref(), event, now).await?);
         }
         let err = match self.decide(inner.store.as_ref(), event, now).await {
             Ok(v) => return Ok(v),

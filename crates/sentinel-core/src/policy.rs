@@ -146,10 +146,10 @@ impl Policy {
                 "policy {name:?} escalates throttles but has no rate limit"
             )));
         }
-        if let Some(d) = &self.debounce {
-            if !(Duration::from_millis(1)..=Duration::from_secs(86_400)).contains(&d.window) {
-                return Err(ConfigError::DebounceWindowOutOfRange { window: d.window });
-            }
+        if let Some(d) = &self.debounce
+            && !(Duration::from_millis(1)..=Duration::from_secs(86_400)).contains(&d.window)
+        {
+            return Err(ConfigError::DebounceWindowOutOfRange { window: d.window });
         }
         Ok(())
     }

@@ -16,7 +16,10 @@ impl NaiveSliding {
     fn step(&mut self, now: u128, limit: u128, period: u128, cost: u128) -> Decision {
         let now = self.granted.last().map_or(now, |&(t, _)| now.max(t));
         let used_at = |at: u128, g: &[(u128, u128)]| -> u128 {
-            g.iter().filter(|&&(t, _)| at < t + period).map(|&(_, c)| c).sum()
+            g.iter()
+                .filter(|&&(t, _)| at < t + period)
+                .map(|&(_, c)| c)
+                .sum()
         };
         let used = used_at(now, &self.granted);
         let reset = |g: &[(u128, u128)]| {
@@ -128,7 +131,10 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (1u32..=12, prop_oneof![Just(1_000u64), 1_000u64..=5_000_000, Just(60_000_000)])
+    (
+        1u32..=12,
+        prop_oneof![Just(1_000u64), 1_000u64..=5_000_000, Just(60_000_000)],
+    )
         .prop_flat_map(|(limit, period_us)| {
             let advance = prop_oneof![
                 4 => Just(0u64),
@@ -142,7 +148,11 @@ fn case() -> impl Strategy<Value = Case> {
             (
                 Just(limit),
                 Just(period_us),
-                prop_oneof![Just(0u64), 1..=1u64 << 52, Just((1u64 << 53) - (1u64 << 40))],
+                prop_oneof![
+                    Just(0u64),
+                    1..=1u64 << 52,
+                    Just((1u64 << 53) - (1u64 << 40))
+                ],
                 prop::collection::vec((advance, cost), 1..60),
             )
         })
@@ -344,7 +354,15 @@ fn no_panic_at_u64_extremes_and_backwards_clocks() {
     for alg in Algorithm::ALL {
         let q = Quota::new(3, Duration::from_secs(366 * 24 * 3600)).unwrap();
         let mut s = RateLimitState::new(alg);
-        for now in [u64::MAX, u64::MAX - 1, 0, u64::MAX / 2, u64::MAX, 1, u64::MAX] {
+        for now in [
+            u64::MAX,
+            u64::MAX - 1,
+            0,
+            u64::MAX / 2,
+            u64::MAX,
+            1,
+            u64::MAX,
+        ] {
             let d = s.step(Timestamp::from_micros(now), &q, 1);
             assert!(d.remaining <= 3);
             let _ = s.peek(Timestamp::from_micros(now), &q);

@@ -93,7 +93,12 @@ async fn debounced_duplicates_consume_no_budget() {
     // Ten duplicates later, one unit of the budget is still left.
     let d = s.peek(&user(1)).await.unwrap().unwrap();
     assert_eq!(d.remaining, 1);
-    assert!(s.check(&user(1).with_content("other")).await.unwrap().is_allowed());
+    assert!(
+        s.check(&user(1).with_content("other"))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     // The window ends (half-open): the same text passes again but the budget is gone.
     clock.advance(Duration::from_secs(2));
     assert!(matches!(s.check(&hi).await.unwrap(), Verdict::Throttled(_)));
@@ -110,7 +115,12 @@ async fn blocked_users_and_chats_are_refused_first() {
         PolicyRegistry::single(per_minute(100)).unwrap(),
     );
     let rec = s
-        .block(&Subject::User(7), Some(Duration::from_secs(30)), "spam", "admin:1")
+        .block(
+            &Subject::User(7),
+            Some(Duration::from_secs(30)),
+            "spam",
+            "admin:1",
+        )
         .await
         .unwrap();
     assert_eq!(rec.blocked_by, "admin:1");
@@ -129,7 +139,10 @@ async fn blocked_users_and_chats_are_refused_first() {
         .await
         .unwrap();
     let in_group = Event::new().with_user(8).with_chat(-100);
-    assert!(matches!(s.check(&in_group).await.unwrap(), Verdict::Blocked(_)));
+    assert!(matches!(
+        s.check(&in_group).await.unwrap(),
+        Verdict::Blocked(_)
+    ));
     let listed = s.list_blocked().await.unwrap();
     let subjects: Vec<_> = listed.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(subjects, ["c-100", "u7"]);
@@ -167,7 +180,10 @@ async fn enough_throttles_escalate_to_a_block() {
         }
     }
     assert_eq!(escalated, 1);
-    assert!(matches!(s.check(&user(5)).await.unwrap(), Verdict::Blocked(_)));
+    assert!(matches!(
+        s.check(&user(5)).await.unwrap(),
+        Verdict::Blocked(_)
+    ));
     assert_eq!(s.stats().escalations, 1);
     // After the block and the window, the user is back with fresh strikes.
     clock.advance(Duration::from_secs(600));
@@ -185,7 +201,9 @@ async fn strikes_outside_the_window_do_not_escalate() {
     );
     assert!(s.check(&user(5)).await.unwrap().is_allowed());
     for _ in 0..5 {
-        assert!(matches!(s.check(&user(5)).await.unwrap(), Verdict::Throttled(t) if t.escalated.is_none()));
+        assert!(
+            matches!(s.check(&user(5)).await.unwrap(), Verdict::Throttled(t) if t.escalated.is_none())
+        );
         clock.advance(Duration::from_secs(11));
     }
     assert_eq!(s.stats().escalations, 0);
@@ -210,8 +228,18 @@ async fn per_handler_policies_have_separate_budgets() {
     }
     assert!(!s.check(&search).await.unwrap().is_allowed());
     // Unnamed handlers share the default budget.
-    assert!(s.check(&user(1).with_handler("help")).await.unwrap().is_allowed());
-    assert!(!s.check(&user(1).with_handler("start")).await.unwrap().is_allowed());
+    assert!(
+        s.check(&user(1).with_handler("help"))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        !s.check(&user(1).with_handler("start"))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     let mut keys = store.rate_limit_keys();
     keys.sort();
     assert_eq!(
@@ -248,7 +276,11 @@ async fn fail_open_lets_events_through_marked_degraded() {
     let clock = clock();
     let store = Arc::new(TestStore::new());
     store.set_failing(true);
-    let s = engine(store, &clock, PolicyRegistry::single(per_minute(1)).unwrap());
+    let s = engine(
+        store,
+        &clock,
+        PolicyRegistry::single(per_minute(1)).unwrap(),
+    );
     for _ in 0..3 {
         match s.check(&user(1)).await.unwrap() {
             Verdict::Allowed(a) => assert!(a.degraded && a.decision.is_none()),
@@ -296,7 +328,10 @@ async fn fallback_decides_until_the_primary_recovers() {
     // The fallback enforces the limit itself (not fail-open).
     assert!(s.check(&user(1)).await.unwrap().is_allowed());
     assert!(s.check(&user(1)).await.unwrap().is_allowed());
-    assert!(matches!(s.check(&user(1)).await.unwrap(), Verdict::Throttled(_)));
+    assert!(matches!(
+        s.check(&user(1)).await.unwrap(),
+        Verdict::Throttled(_)
+    ));
     // Within the probe interval the primary is not even asked.
     let primary_calls = primary.calls.load(Ordering::SeqCst);
     assert!(s.check(&user(2)).await.unwrap().is_allowed());
@@ -332,12 +367,19 @@ async fn failing_and_panicking_hooks_never_break_the_check() {
             }
         })
         .on_throttled(|_| async { panic!("hook bug inside the future") })
-        .on_debounced(|_| -> std::future::Ready<Result<(), sentinel_core::BoxError>> {
-            panic!("hook bug before the future")
-        })
+        .on_debounced(
+            |_| -> std::future::Ready<Result<(), sentinel_core::BoxError>> {
+                panic!("hook bug before the future")
+            },
+        )
         .build()
         .unwrap();
-    assert!(s.check(&user(1).with_content("a")).await.unwrap().is_allowed());
+    assert!(
+        s.check(&user(1).with_content("a"))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     assert!(matches!(
         s.check(&user(1).with_content("b")).await.unwrap(),
         Verdict::Throttled(_)
@@ -354,15 +396,32 @@ async fn failing_and_panicking_hooks_never_break_the_check() {
 async fn events_without_ids_fall_back_to_a_subject() {
     let clock = clock();
     let store = Arc::new(TestStore::new());
-    let s = engine(store.clone(), &clock, PolicyRegistry::single(per_minute(1)).unwrap());
+    let s = engine(
+        store.clone(),
+        &clock,
+        PolicyRegistry::single(per_minute(1)).unwrap(),
+    );
     // A channel post: no user, a chat.
-    assert!(s.check(&Event::new().with_chat(-1001)).await.unwrap().is_allowed());
-    assert!(!s.check(&Event::new().with_chat(-1001)).await.unwrap().is_allowed());
+    assert!(
+        s.check(&Event::new().with_chat(-1001))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        !s.check(&Event::new().with_chat(-1001))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     // Nothing at all: the global subject.
     assert!(s.check(&Event::new()).await.unwrap().is_allowed());
     let mut keys = store.rate_limit_keys();
     keys.sort();
-    assert_eq!(keys, ["sentinel:rl-sw:{c-1001}:=_", "sentinel:rl-sw:{g}:=_"]);
+    assert_eq!(
+        keys,
+        ["sentinel:rl-sw:{c-1001}:=_", "sentinel:rl-sw:{g}:=_"]
+    );
 }
 
 #[tokio::test]
@@ -374,11 +433,25 @@ async fn custom_scope_keys_are_escaped() {
         Algorithm::SlidingWindow,
         Scope::Custom,
     );
-    let s = engine(store.clone(), &clock, PolicyRegistry::single(policy).unwrap());
+    let s = engine(
+        store.clone(),
+        &clock,
+        PolicyRegistry::single(policy).unwrap(),
+    );
     let evil = "}:{u1}:x\n*";
-    assert!(s.check(&Event::new().with_custom_key(evil)).await.unwrap().is_allowed());
+    assert!(
+        s.check(&Event::new().with_custom_key(evil))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     // The evil key did not consume user 1's budget.
-    assert!(s.check(&Event::new().with_user(1)).await.unwrap().is_allowed());
+    assert!(
+        s.check(&Event::new().with_user(1))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
     for k in store.rate_limit_keys() {
         assert_eq!(k.matches('{').count(), 1, "{k}");
         assert_eq!(k.matches('}').count(), 1, "{k}");
@@ -390,23 +463,33 @@ async fn custom_scope_keys_are_escaped() {
 fn every_config_error_has_a_cause_and_a_message() {
     let q = Quota::per_minute(2).unwrap();
     let cases: Vec<(ConfigError, &str)> = vec![
-        (Quota::new(0, Duration::from_secs(1)).unwrap_err(), "at least 1"),
+        (
+            Quota::new(0, Duration::from_secs(1)).unwrap_err(),
+            "at least 1",
+        ),
         (Quota::new(1, Duration::ZERO).unwrap_err(), "between 1 ms"),
-        (Quota::new(1, Duration::from_secs(400 * 86_400)).unwrap_err(), "between 1 ms"),
+        (
+            Quota::new(1, Duration::from_secs(400 * 86_400)).unwrap_err(),
+            "between 1 ms",
+        ),
         (
             PolicyRegistry::single(Policy::new()).unwrap_err(),
             "neither a rate limit",
         ),
         (
             PolicyRegistry::single(
-                Policy::new().rate_limit(q, Algorithm::Gcra, Scope::User).with_cost(0),
+                Policy::new()
+                    .rate_limit(q, Algorithm::Gcra, Scope::User)
+                    .with_cost(0),
             )
             .unwrap_err(),
             "cost must be at least 1",
         ),
         (
             PolicyRegistry::single(
-                Policy::new().rate_limit(q, Algorithm::Gcra, Scope::User).with_cost(3),
+                Policy::new()
+                    .rate_limit(q, Algorithm::Gcra, Scope::User)
+                    .with_cost(3),
             )
             .unwrap_err(),
             "exceeds the quota limit",
@@ -497,7 +580,10 @@ fn every_config_error_has_a_cause_and_a_message() {
         ),
     ];
     for (err, needle) in cases {
-        assert!(err.to_string().contains(needle), "{err} should mention {needle:?}");
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should mention {needle:?}"
+        );
     }
 }
 
@@ -513,11 +599,16 @@ fn engine_and_stores_are_send_sync_and_object_safe() {
 fn keys_follow_the_documented_format() {
     let kb = KeyBuilder::new("bot").unwrap();
     assert_eq!(
-        kb.key(KeyKind::RateLimit(Algorithm::SlidingWindow), &Subject::UserInChat { user: 1, chat: -5 }, "start"),
+        kb.key(
+            KeyKind::RateLimit(Algorithm::SlidingWindow),
+            &Subject::UserInChat { user: 1, chat: -5 },
+            "start"
+        ),
         "bot:rl-sw:{u1c-5}:=start"
     );
     assert_eq!(kb.block_key(&Subject::User(9)), "bot:bl:{u9}:=all");
-    assert!(kb
-        .debounce_key(&Subject::Global, "x", &Fingerprint::of("t"))
-        .starts_with("bot:db:{g}:=x:"));
+    assert!(
+        kb.debounce_key(&Subject::Global, "x", &Fingerprint::of("t"))
+            .starts_with("bot:db:{g}:=x:")
+    );
 }

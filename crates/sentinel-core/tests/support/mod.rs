@@ -108,7 +108,10 @@ impl DebounceStore for TestStore {
 impl BlocklistStore for TestStore {
     async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
         self.gate()?;
-        self.bl.lock().unwrap().insert(key.to_owned(), record.clone());
+        self.bl
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), record.clone());
         Ok(())
     }
 
