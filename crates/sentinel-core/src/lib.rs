@@ -47,6 +47,8 @@ mod quota;
 pub mod store;
 
 pub use algorithm::{Algorithm, FixedWindowState, GcraState, RateLimitState, SlidingWindowState};
+/// Re-exported so a custom store needs no other dependency to implement the storage traits.
+pub use async_trait::async_trait;
 pub use blocklist::{BlockRecord, Escalation};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use decision::{Decision, ceil_secs};
