@@ -165,13 +165,7 @@ pub(crate) fn advisories() -> Step {
                     "no advisory database on disk (CARGO_HOME/advisory-db*)".to_owned(),
                 ));
             }
-            cmd::run(cargo().args([
-                "deny",
-                "--all-features",
-                "check",
-                "--disable-fetch",
-                "advisories",
-            ]))?;
+            cmd::run(cargo().args(["deny", "--all-features", "--offline", "check", "advisories"]))?;
             Ok(None)
         }),
     }
