@@ -1,0 +1,444 @@
+//! [`RedisStore`]: the storage traits over Redis.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::{RedisError, Value};
+use sentinel_core::{
+    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Quota, RateLimitStore,
+    StoreError, Timestamp,
+};
+
+use crate::config::{ConnectionMode, DEFAULT_CONNECTIONS, RedisConfig, TimeSource};
+use crate::connection::{Backend, Conn, Lanes, Lease};
+use crate::error::{RedisConfigError, breaks_connection, map_redis, protocol};
+use crate::redact::Redactor;
+use crate::scripts::{self, MAX_CLIENT_MICROS, Step, ceil_millis, decode_decision, decode_flag};
+
+/// What one call can fail with before it is mapped to a [`StoreError`].
+pub(crate) enum CallError {
+    /// The client or the server reported an error.
+    Redis(RedisError),
+    /// The reply made no sense.
+    Reply(StoreError),
+}
+
+impl From<RedisError> for CallError {
+    fn from(e: RedisError) -> Self {
+        Self::Redis(e)
+    }
+}
+
+impl From<StoreError> for CallError {
+    fn from(e: StoreError) -> Self {
+        Self::Reply(e)
+    }
+}
+
+/// Everything the store needs besides its pool.
+pub(crate) struct StoreSettings {
+    /// Where it connects, redacted, for `Debug`.
+    pub(crate) target: String,
+    pub(crate) redactor: Redactor,
+    pub(crate) time_source: TimeSource,
+    pub(crate) mode: ConnectionMode,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) command_timeout: Duration,
+    /// Extra TTL in client-clock mode (zero in server-clock mode).
+    pub(crate) grace: Duration,
+}
+
+/// The sentinel storage traits ([`RateLimitStore`], [`DebounceStore`], [`BlocklistStore`])
+/// over Redis, standalone or Cluster. Cheap to clone; share one per process.
+///
+/// - **One round trip per decision**: each rate-limit step is one `EVALSHA` of a Lua script
+///   (reloaded automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a debounce is
+///   one `SET NX PX`; blocklist reads are one `GET`.
+/// - **Every key has a TTL** — the time until the state stops mattering — except permanent
+///   blocks (`expires_at: None`), which stay until unblocked.
+/// - **Errors are typed**: connection, I/O and pool failures are [`StoreError::Unavailable`],
+///   an exceeded connect or command timeout is [`StoreError::Timeout`], a reply that makes no
+///   sense is [`StoreError::Protocol`]; a broken connection is replaced on the next call.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use sentinel_core::Sentinel;
+/// use sentinel_storage_redis::RedisStore;
+///
+/// let store = RedisStore::from_url("redis://127.0.0.1:6379")?;
+/// store.ping().await?;
+/// let sentinel = Sentinel::builder().store(Arc::new(store)).build()?;
+/// # drop(sentinel); Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    lanes: Lanes,
+    settings: StoreSettings,
+    grace_ms: u64,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.inner.settings;
+        f.debug_struct("RedisStore")
+            .field("target", &s.target)
+            .field("cluster", &self.is_cluster())
+            .field("time_source", &s.time_source)
+            .field("mode", &s.mode)
+            .field("connect_timeout", &s.connect_timeout)
+            .field("command_timeout", &s.command_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    pub(crate) fn new(backend: Backend, settings: StoreSettings) -> Self {
+        let lanes = match settings.mode {
+            ConnectionMode::Multiplexed(n) => Lanes::new(n),
+            _ => Lanes::new(0),
+        };
+        let grace_ms = ceil_millis(settings.grace);
+        Self {
+            inner: Arc::new(Inner {
+                backend,
+                lanes,
+                settings,
+                grace_ms,
+            }),
+        }
+    }
+
+    /// A store for the standalone Redis at `url`, with default settings
+    /// ([`RedisConfig::new`]`(url).build()`).
+    ///
+    /// # Errors
+    /// As [`RedisConfig::build`].
+    pub fn from_url(url: impl Into<String>) -> Result<Self, RedisConfigError> {
+        RedisConfig::new(url).build()
+    }
+
+    /// A store around a pool you already have, with default settings (and at most
+    /// [`DEFAULT_CONNECTIONS`] of its connections kept). Use [`RedisConfig::from_pool`] to
+    /// change them.
+    pub fn from_pool(pool: deadpool_redis::Pool) -> Self {
+        let connections = DEFAULT_CONNECTIONS.min(pool.status().max_size).max(1);
+        let settings = StoreSettings {
+            target: "pool".into(),
+            redactor: Redactor::default(),
+            time_source: TimeSource::default(),
+            mode: ConnectionMode::Multiplexed(connections),
+            connect_timeout: crate::config::DEFAULT_CONNECT_TIMEOUT,
+            command_timeout: crate::config::DEFAULT_COMMAND_TIMEOUT,
+            grace: Duration::ZERO,
+        };
+        Self::new(Backend::Single(pool), settings)
+    }
+
+    /// Where "now" comes from.
+    pub fn time_source(&self) -> TimeSource {
+        self.inner.settings.time_source
+    }
+
+    /// The standalone pool (`None` for a Cluster store).
+    pub fn pool(&self) -> Option<&deadpool_redis::Pool> {
+        match &self.inner.backend {
+            Backend::Single(p) => Some(p),
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(_) => None,
+        }
+    }
+
+    /// The Cluster pool (`None` for a standalone store).
+    #[cfg(feature = "cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+    pub fn cluster_pool(&self) -> Option<&deadpool_redis::cluster::Pool> {
+        match &self.inner.backend {
+            Backend::Cluster(p) => Some(p),
+            Backend::Single(_) => None,
+        }
+    }
+
+    fn is_cluster(&self) -> bool {
+        !matches!(self.inner.backend, Backend::Single(_))
+    }
+
+    /// Checks that Redis answers (`PING`, on every master of a Cluster), within the timeouts.
+    /// For health checks.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Timeout`] when it does not,
+    /// [`StoreError::Protocol`] when it answers something other than `PONG`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let reply: Value = self
+            .run(|mut c| async move { Ok(redis::cmd("PING").query_async(&mut c).await?) })
+            .await?;
+        match reply {
+            Value::SimpleString(s) if s == "PONG" => Ok(()),
+            Value::Okay => Ok(()),
+            other => Err(protocol(format_args!(
+                "PING replied {}, expected PONG",
+                scripts::kind(&other)
+            ))),
+        }
+    }
+
+    /// Loads every script (`SCRIPT LOAD`, on every node of a Cluster). Optional: calls load a
+    /// missing script by themselves. Useful at startup to fail early when an ACL forbids
+    /// scripting.
+    ///
+    /// # Errors
+    /// As [`RedisStore::ping`].
+    pub async fn load_scripts(&self) -> Result<(), StoreError> {
+        for script in scripts::all() {
+            let sha: String = self
+                .run(|mut c| async move { Ok(script.load_async(&mut c).await?) })
+                .await?;
+            if sha != script.get_hash() {
+                return Err(protocol("SCRIPT LOAD replied an unexpected SHA1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The SHA1 of the script behind `algorithm` (what `EVALSHA` sends), e.g. to benchmark it
+    /// with `redis-benchmark`. Its arguments are described in the crate docs.
+    pub fn script_sha(algorithm: Algorithm) -> Option<&'static str> {
+        scripts::for_algorithm(algorithm).map(|s| s.get_hash())
+    }
+
+    /// The `now` to pass to the scripts: the caller's in client-clock mode.
+    fn client_now(&self, now: Timestamp) -> Option<Timestamp> {
+        match self.inner.settings.time_source {
+            TimeSource::Server => None,
+            _ => Some(now),
+        }
+    }
+
+    /// Runs `call` on a connection, within the timeouts, and maps every failure to a
+    /// [`StoreError`]. A connection that broke is replaced on the next call.
+    pub(crate) async fn run<T, F, Fut>(&self, call: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, CallError>>,
+    {
+        let inner = &*self.inner;
+        let s = &inner.settings;
+        let lease = inner
+            .lanes
+            .lease(&inner.backend, s.connect_timeout, &s.redactor)
+            .await?;
+        let Lease { conn, origin, held } = lease;
+        let outcome = tokio::time::timeout(s.command_timeout, call(conn)).await;
+        drop(held);
+        match outcome {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(CallError::Reply(e))) => Err(e),
+            Ok(Err(CallError::Redis(e))) => {
+                if breaks_connection(&e) {
+                    inner.lanes.discard(origin);
+                }
+                Err(map_redis(e, s.command_timeout, &s.redactor))
+            }
+            Err(_) => {
+                inner.lanes.discard(origin);
+                Err(StoreError::Timeout(s.command_timeout))
+            }
+        }
+    }
+
+    async fn step(&self, step: Step<'_>, now: Timestamp) -> Result<Decision, StoreError> {
+        let script = scripts::for_algorithm(step.algorithm).ok_or_else(|| {
+            protocol(format_args!(
+                "algorithm {:?} has no Redis script",
+                step.algorithm
+            ))
+        })?;
+        let now = scripts::now_arg(self.client_now(now))?;
+        let invocation = step.invocation(script, &now, self.inner.grace_ms);
+        let reply: Value = self
+            .run(|mut c| async move { Ok(invocation.invoke_async(&mut c).await?) })
+            .await?;
+        decode_decision(&reply, step.quota.limit())
+    }
+
+    /// Deletes `key`; whether it existed.
+    async fn del(&self, key: &str) -> Result<bool, StoreError> {
+        let reply: Value = self
+            .run(|mut c| async move { Ok(redis::cmd("DEL").arg(key).query_async(&mut c).await?) })
+            .await?;
+        decode_flag(&reply, "DEL")
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for RedisStore {
+    async fn hit(
+        &self,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError> {
+        let step = Step {
+            key,
+            algorithm,
+            quota,
+            cost,
+            peek: false,
+        };
+        self.step(step, now).await
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError> {
+        let step = Step {
+            key,
+            algorithm,
+            quota,
+            cost: 1,
+            peek: true,
+        };
+        self.step(step, now).await
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        self.del(key).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl DebounceStore for RedisStore {
+    async fn debounce(
+        &self,
+        key: &str,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let Some(now) = self.client_now(now) else {
+            // Server clock: the window is the key's TTL.
+            let px = ceil_millis(window).max(1);
+            let reply: Value = self
+                .run(|mut c| async move {
+                    Ok(redis::cmd("SET")
+                        .arg(key)
+                        .arg(1)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(px)
+                        .query_async(&mut c)
+                        .await?)
+                })
+                .await?;
+            return match reply {
+                Value::Okay => Ok(true),
+                Value::SimpleString(s) if s == "OK" => Ok(true),
+                Value::Nil => Ok(false),
+                other => Err(protocol(format_args!(
+                    "SET NX replied {}, expected OK or nil",
+                    scripts::kind(&other)
+                ))),
+            };
+        };
+        let window_us = u64::try_from(window.as_micros()).unwrap_or(u64::MAX);
+        if now.as_micros().saturating_add(window_us) > MAX_CLIENT_MICROS {
+            return Err(protocol(format_args!(
+                "debounce window ending after {now} + {window:?} is beyond what the Redis scripts compute exactly"
+            )));
+        }
+        let now = now.as_micros();
+        let grace_ms = self.inner.grace_ms;
+        let reply: Value = self
+            .run(|mut c| async move {
+                Ok(scripts::DEBOUNCE
+                    .key(key)
+                    .arg(now)
+                    .arg(window_us)
+                    .arg(grace_ms)
+                    .invoke_async(&mut c)
+                    .await?)
+            })
+            .await?;
+        decode_flag(&reply, "debounce script")
+    }
+}
+
+#[async_trait]
+impl BlocklistStore for RedisStore {
+    async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
+        let value = record.encode();
+        // A temporary block lives as long as it lasts; a permanent one has no TTL (the one
+        // documented exception: it must survive until an admin lifts it).
+        let px = record.expires_at.map(|end| {
+            let lasts = end.saturating_since(record.blocked_at);
+            ceil_millis(lasts)
+                .saturating_add(1)
+                .saturating_add(self.inner.grace_ms)
+        });
+        let reply: Value = self
+            .run(|mut c| async move {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(key).arg(value);
+                if let Some(px) = px {
+                    cmd.arg("PX").arg(px);
+                }
+                Ok(cmd.query_async(&mut c).await?)
+            })
+            .await?;
+        match reply {
+            Value::Okay => Ok(()),
+            Value::SimpleString(s) if s == "OK" => Ok(()),
+            other => Err(protocol(format_args!(
+                "SET replied {}, expected OK",
+                scripts::kind(&other)
+            ))),
+        }
+    }
+
+    async fn unblock(&self, key: &str) -> Result<bool, StoreError> {
+        self.del(key).await
+    }
+
+    async fn blocked(&self, key: &str, now: Timestamp) -> Result<Option<BlockRecord>, StoreError> {
+        let reply: Value = self
+            .run(|mut c| async move { Ok(redis::cmd("GET").arg(key).query_async(&mut c).await?) })
+            .await?;
+        let record = crate::scan::decode_record(&reply)?;
+        Ok(record.filter(|r| r.is_active(now)))
+    }
+
+    async fn list_blocked(
+        &self,
+        prefix: &str,
+        now: Timestamp,
+    ) -> Result<Vec<(String, BlockRecord)>, StoreError> {
+        let keys = crate::scan::keys_with_prefix(self, prefix).await?;
+        let mut out = Vec::new();
+        for batch in keys.chunks(crate::scan::BATCH) {
+            let batch = batch.to_vec();
+            let values = crate::scan::get_many(self, &batch).await?;
+            for (key, value) in batch.into_iter().zip(values) {
+                if let Some(record) = crate::scan::decode_record(&value)?
+                    && record.is_active(now)
+                {
+                    out.push((key, record));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
