@@ -1,0 +1,53 @@
+//! The memory store passes the conformance suite unchanged, with the thorough settings.
+
+use sentinel_core::ManualClock;
+use sentinel_storage_memory::{MemoryConfig, MemoryStore};
+use sentinel_testkit::conformance::{self, ConformanceConfig};
+
+fn config() -> ConformanceConfig {
+    ConformanceConfig::thorough()
+}
+
+async fn store(clock: ManualClock) -> MemoryStore {
+    MemoryStore::new(clock)
+}
+
+#[tokio::test]
+async fn rate_limit_scripts() {
+    conformance::rate_limit_scripts(&store, &config()).await;
+}
+
+#[tokio::test]
+async fn rate_limit_properties() {
+    conformance::rate_limit_properties(&store, &config()).await;
+}
+
+#[tokio::test]
+async fn debounce() {
+    conformance::debounce_scripts(&store).await;
+    conformance::debounce_properties(&store, &config()).await;
+}
+
+#[tokio::test]
+async fn blocklist() {
+    conformance::blocklist_scripts(&store).await;
+    conformance::blocklist_properties(&store, &config()).await;
+}
+
+#[tokio::test]
+async fn key_isolation() {
+    conformance::key_isolation(&store).await;
+}
+
+/// The whole suite through `run_all`, on a store with one shard and a tiny sweep budget, so
+/// sweeping on access runs on almost every insert.
+#[tokio::test]
+async fn run_all_single_shard() {
+    let one_shard = |clock: ManualClock| async move {
+        MemoryStore::with_config(
+            clock,
+            MemoryConfig::default().shards(1).sweep_per_insert(64),
+        )
+    };
+    conformance::run_all(one_shard, &ConformanceConfig::default()).await;
+}
