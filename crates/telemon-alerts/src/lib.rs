@@ -1,1 +1,52 @@
-//! telemon-alerts (placeholder).
+//! Deduplicated, scrubbed Telegram alerts for Rust services.
+//!
+//! The pipeline is **capture → scrub → fingerprint → dedup → route → deliver**:
+//!
+//! * **Capture**: [`Telemon::report`] (manual), the axum layer
+//!   ([`capture::axum::TelemonLayer`], feature `axum`), the tracing layer
+//!   ([`capture::tracing::TelemonTracingLayer`], feature `tracing`), and
+//!   [`Telemon::watch`] / [`Telemon::spawn_monitored`] for background tasks.
+//!   `report` never blocks and never fails: a bounded queue, drop-and-count when full.
+//! * **Scrub** ([`scrub`]): secrets out of every field before anything is stored or sent.
+//! * **Fingerprint** ([`fingerprint`]): error type + route template + normalised message.
+//! * **Dedup** (through a shared [`sentinel_core::Store`]: memory, or Redis so N workers send
+//!   one alert): the first occurrence goes out at once, repeats within the cooldown are
+//!   counted, and the next message says "+N since last (over T)".
+//! * **Route** ([`Routes`]): Critical now, Warning into a per-window digest (exactly once across
+//!   workers), Info silently; a budget folds floods into a digest.
+//! * **Deliver** ([`transport`]): HTML with escaping and structure-aware truncation, plain-text
+//!   fallback, retries honouring `retry_after`; [`Telemon::shutdown`] flushes within a
+//!   deadline; [`Telemon::metrics`] counts everything, losses by reason.
+//!
+//! Also: [`health`] checks alerting on state changes, a [`DailyReport`], a run-once guard
+//! ([`Telemon::deduplicated`]) and [`Config`] from `TELEMON_*` variables.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod alert;
+pub mod capture;
+pub mod config;
+pub mod daily;
+pub mod dedup;
+pub mod deliver;
+mod digest;
+mod filter;
+pub mod fingerprint;
+pub mod format;
+pub mod health;
+pub mod metrics;
+mod once;
+mod pipeline;
+mod route;
+pub mod scrub;
+mod telemon;
+pub mod transport;
+
+pub use alert::{Alert, HttpContext, Level};
+pub use config::{Config, ConfigEnvError};
+pub use daily::{DailyReport, DailySource};
+pub use deliver::RetryPolicy;
+pub use filter::IgnoreRules;
+pub use metrics::{DropReason, Dropped, Metrics};
+pub use route::Routes;
+pub use telemon::{BuildError, ShutdownReport, StatusSet, Telemon, TelemonBuilder};
+pub use transport::{DeliveryError, Destination, OutgoingMessage, ParseMode, Transport};

@@ -1,0 +1,333 @@
+//! The tower [`Layer`] for axum: catches panics in handlers (the client gets a 500 with an
+//! `x-occurrence-id` header, the server keeps serving), reports returned statuses of a
+//! configurable set (every 5xx by default), records the route template from axum's
+//! [`MatchedPath`], the method and the latency, and reports slow requests as Warnings.
+//!
+//! The path without an error does no formatting and no allocation of its own: it reads the
+//! clock twice, clones the method, URI and matched path (reference-counted), and checks the
+//! status against a bit set. Apply it with `Router::layer` (or `route_layer`) so the route
+//! template is known; outside the router, the raw path is used and normalised for grouping.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use telemon_alerts::{Telemon, capture::axum::TelemonLayer};
+//!
+//! let telemon = Telemon::disabled();
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "ok" }))
+//!     .layer(TelemonLayer::new(&telemon));
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::extract::MatchedPath;
+use futures_util::FutureExt as _;
+use futures_util::future::CatchUnwind;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
+use tower::{Layer, Service};
+
+use crate::alert::{Alert, HttpContext};
+use crate::capture::panic_message;
+use crate::telemon::{StatusSet, Telemon};
+
+/// Response header carrying the occurrence id of a reported failure.
+pub const OCCURRENCE_HEADER: &str = "x-occurrence-id";
+
+#[derive(Debug, Clone)]
+struct Settings {
+    statuses: StatusSet,
+    slow: Option<Duration>,
+    headers: bool,
+}
+
+/// The layer. Cheap to clone.
+#[derive(Clone)]
+pub struct TelemonLayer {
+    telemon: Telemon,
+    settings: Arc<Settings>,
+}
+
+impl fmt::Debug for TelemonLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemonLayer")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelemonLayer {
+    /// A layer reporting through `telemon`, with its capture settings (statuses, slow-request
+    /// threshold, header capture).
+    pub fn new(telemon: &Telemon) -> Self {
+        let c = telemon.capture();
+        Self {
+            telemon: telemon.clone(),
+            settings: Arc::new(Settings {
+                statuses: c.statuses,
+                slow: c.slow,
+                headers: c.headers,
+            }),
+        }
+    }
+
+    /// Reports these statuses (replaces the set).
+    #[must_use]
+    pub fn report_statuses(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
+        Arc::make_mut(&mut self.settings).statuses = statuses.into_iter().collect();
+        self
+    }
+
+    /// Reports requests slower than `threshold` as Warnings (`None`: off).
+    #[must_use]
+    pub fn slow_threshold(mut self, threshold: Option<Duration>) -> Self {
+        Arc::make_mut(&mut self.settings).slow = threshold;
+        self
+    }
+
+    /// Includes (scrubbed) request headers in alerts; costs a copy of the headers per request.
+    #[must_use]
+    pub fn capture_headers(mut self, on: bool) -> Self {
+        Arc::make_mut(&mut self.settings).headers = on;
+        self
+    }
+}
+
+impl<S> Layer<S> for TelemonLayer {
+    type Service = TelemonService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TelemonService {
+            inner,
+            telemon: self.telemon.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// The service made by [`TelemonLayer`].
+#[derive(Clone)]
+pub struct TelemonService<S> {
+    inner: S,
+    telemon: Telemon,
+    settings: Arc<Settings>,
+}
+
+impl<S> fmt::Debug for TelemonService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemonService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the layer remembers about a request until its response.
+struct RequestInfo {
+    start: Instant,
+    method: Method,
+    uri: Uri,
+    matched: Option<MatchedPath>,
+    headers: Option<Vec<(String, String)>>,
+}
+
+impl RequestInfo {
+    fn http(&self, status: Option<u16>, latency: Duration) -> HttpContext {
+        let (route, route_is_template) = match self.matched.as_ref() {
+            Some(m) => (m.as_str().to_owned(), true),
+            None => (self.uri.path().to_owned(), false),
+        };
+        HttpContext {
+            method: self.method.as_str().to_owned(),
+            route,
+            route_is_template,
+            query: self.uri.query().map(str::to_owned),
+            status,
+            latency: Some(latency),
+            headers: self.headers.clone().unwrap_or_default(),
+        }
+    }
+
+    fn route_label(&self) -> String {
+        let route = self
+            .matched
+            .as_ref()
+            .map_or_else(|| self.uri.path(), |m| m.as_str());
+        format!("{} {route}", self.method)
+    }
+}
+
+fn occurrence_header(id: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(id).ok()
+}
+
+fn panic_response<B: Default>(id: &str) -> Response<B> {
+    let mut res = Response::new(B::default());
+    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    if let Some(v) = occurrence_header(id) {
+        res.headers_mut().insert(OCCURRENCE_HEADER, v);
+    }
+    res
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TelemonService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = TelemonFuture<S::Future, ResBody>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let info = RequestInfo {
+            start: Instant::now(),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            matched: req.extensions().get::<MatchedPath>().cloned(),
+            headers: self.settings.headers.then(|| {
+                req.headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    })
+                    .collect()
+            }),
+        };
+        let inner = &mut self.inner;
+        match catch_unwind(AssertUnwindSafe(|| inner.call(req))) {
+            Ok(fut) => TelemonFuture {
+                state: State::Running {
+                    fut: AssertUnwindSafe(fut).catch_unwind(),
+                },
+                info: Some(info),
+                telemon: self.telemon.clone(),
+                settings: self.settings.clone(),
+                _body: std::marker::PhantomData,
+            },
+            Err(payload) => TelemonFuture {
+                state: State::Panicked {
+                    message: Some(panic_message(payload.as_ref())),
+                },
+                info: Some(info),
+                telemon: self.telemon.clone(),
+                settings: self.settings.clone(),
+                _body: std::marker::PhantomData,
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Running { #[pin] fut: CatchUnwind<AssertUnwindSafe<F>> },
+        Panicked { message: Option<String> },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`TelemonService`].
+    pub struct TelemonFuture<F, B> {
+        #[pin]
+        state: State<F>,
+        info: Option<RequestInfo>,
+        telemon: Telemon,
+        settings: Arc<Settings>,
+        _body: std::marker::PhantomData<fn() -> B>,
+    }
+}
+
+impl<F, B> fmt::Debug for TelemonFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemonFuture").finish_non_exhaustive()
+    }
+}
+
+fn report_panic(telemon: &Telemon, info: &RequestInfo, message: String) -> String {
+    let id = telemon.new_occurrence_id();
+    let latency = info.start.elapsed();
+    telemon.report(
+        Alert::critical(format!("panic in {}", info.route_label()))
+            .message(message)
+            .error_type("panic")
+            .http(info.http(Some(500), latency))
+            .occurrence_id(id.clone())
+            .source("axum"),
+    );
+    id
+}
+
+impl<F, B, E> Future for TelemonFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.state.project() {
+            StateProj::Panicked { message } => {
+                let msg = message.take().unwrap_or_default();
+                let id = match this.info.take() {
+                    Some(info) => report_panic(this.telemon, &info, msg),
+                    None => this.telemon.new_occurrence_id(),
+                };
+                Poll::Ready(Ok(panic_response(&id)))
+            }
+            StateProj::Running { fut } => match fut.poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(payload)) => {
+                    let msg = panic_message(payload.as_ref());
+                    let id = match this.info.take() {
+                        Some(info) => report_panic(this.telemon, &info, msg),
+                        None => this.telemon.new_occurrence_id(),
+                    };
+                    Poll::Ready(Ok(panic_response(&id)))
+                }
+                Poll::Ready(Ok(Err(e))) => Poll::Ready(Err(e)),
+                Poll::Ready(Ok(Ok(mut res))) => {
+                    let status = res.status().as_u16();
+                    let settings = &**this.settings;
+                    if settings.statuses.contains(status) {
+                        if let Some(info) = this.info.take() {
+                            let id = this.telemon.new_occurrence_id();
+                            let latency = info.start.elapsed();
+                            this.telemon.report(
+                                Alert::critical(format!("{status} in {}", info.route_label()))
+                                    .http(info.http(Some(status), latency))
+                                    .occurrence_id(id.clone())
+                                    .source("axum"),
+                            );
+                            if let Some(v) = occurrence_header(&id) {
+                                res.headers_mut().insert(OCCURRENCE_HEADER, v);
+                            }
+                        }
+                    } else if let Some(slow) = settings.slow {
+                        if let Some(info) = this.info.as_ref() {
+                            let latency = info.start.elapsed();
+                            if latency > slow {
+                                this.telemon.report(
+                                    Alert::warning("slow request")
+                                        .http(info.http(Some(status), latency))
+                                        .source("axum"),
+                                );
+                            }
+                        }
+                    }
+                    Poll::Ready(Ok(res))
+                }
+            },
+        }
+    }
+}

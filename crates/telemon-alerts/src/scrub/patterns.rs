@@ -1,0 +1,245 @@
+//! Value patterns that look like secrets, compiled once.
+//!
+//! Sources (see `shared/research/alerting-anchors.md` §7(b)): Relay's PII regexes (bearer, PEM,
+//! URL auth, credit cards), gitleaks' rules (Telegram, AWS, JWT) and a generalised
+//! `key=value` rule. All run on the `regex` crate, which is linear-time in the input.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex, RegexSet};
+
+/// What replaces a secret.
+pub const FILTERED: &str = "[Filtered]";
+
+/// Key fragments that make a `key=value` pair sensitive (free-text rule).
+const KEY_WORDS: &str = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth|credential|private[_-]?key|session|cookie|csrf|xsrf|signature|client[_-]?secret";
+
+/// One compiled pattern and how its matches are replaced.
+struct Pattern {
+    regex: Regex,
+    replace: fn(&Captures<'_>) -> String,
+}
+
+fn whole(_: &Captures<'_>) -> String {
+    FILTERED.to_owned()
+}
+
+fn keep_first_group(c: &Captures<'_>) -> String {
+    format!("{}{FILTERED}", c.get(1).map_or("", |m| m.as_str()))
+}
+
+fn scheme_credentials(c: &Captures<'_>) -> String {
+    let cred = c.get(2).map_or("", |m| m.as_str());
+    // "basic authentication", "token validation": an English word, not a credential.
+    if cred.bytes().all(|b| b.is_ascii_lowercase()) {
+        return c.get(0).map_or("", |m| m.as_str()).to_owned();
+    }
+    keep_first_group(c)
+}
+
+fn url_auth(c: &Captures<'_>) -> String {
+    format!("{}{FILTERED}@", c.get(1).map_or("", |m| m.as_str()))
+}
+
+fn key_value(c: &Captures<'_>) -> String {
+    let key = c.get(1).map_or("", |m| m.as_str());
+    let sep = c.get(2).map_or("", |m| m.as_str());
+    if c.get(3).is_some() {
+        format!("{key}{sep}\"{FILTERED}\"")
+    } else if c.get(4).is_some() {
+        format!("{key}{sep}'{FILTERED}'")
+    } else {
+        // Already filtered by an earlier pattern: leave as is.
+        let value = c.get(5).map_or("", |m| m.as_str());
+        if value.starts_with(FILTERED) {
+            format!("{key}{sep}{value}")
+        } else {
+            format!("{key}{sep}{FILTERED}")
+        }
+    }
+}
+
+fn card(c: &Captures<'_>) -> String {
+    let m = c.get(0).map_or("", |m| m.as_str());
+    if luhn_card(m) {
+        FILTERED.to_owned()
+    } else {
+        m.to_owned()
+    }
+}
+
+/// Whether `s` (digits with optional spaces or dashes) is a plausible card number: 13–19
+/// digits, a known issuer prefix and a valid Luhn checksum.
+pub(crate) fn luhn_card(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let prefix_ok = match digits.as_slice() {
+        [4, ..] => true,
+        [5, 1..=5, ..] => true,
+        [2, 2..=7, ..] => true,
+        [3, 4 | 7, ..] => true,
+        [3, 0 | 6 | 8, ..] => true,
+        [6, 0, 1, 1, ..] | [6, 5, ..] | [6, 2, ..] => true,
+        [3, 5, ..] => true,
+        _ => false,
+    };
+    if !prefix_ok {
+        return false;
+    }
+    let mut sum = 0;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut d = *d;
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum % 10 == 0
+}
+
+/// The ordered pattern list. Order matters: block- and URL-shaped secrets first, then bearer
+/// tokens (so `Authorization: Bearer x` loses the token, not just the word), then
+/// self-identifying tokens, then the generic `key=value` rule, then card numbers.
+static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
+    let specs: Vec<(&str, fn(&Captures<'_>) -> String)> = vec![
+        // Private-key blocks (PEM), also with literal "\n" escapes as found in JSON; a block cut
+        // by truncation (no END line) is filtered to the end of the text.
+        (
+            r"(?s)-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
+            whole,
+        ),
+        // URL userinfo: scheme://user:pass@ and scheme://:pass@ (Relay's rule misses the empty
+        // user and passwords with punctuation).
+        (
+            r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s:/@?#]*(?::[^\s/@]*)?@",
+            url_auth,
+        ),
+        // `Authorization: <scheme> <credentials>` lines: everything after the colon.
+        (
+            r#"(?i)\b((?:proxy[-_])?authorization["']?\s*[:=]\s*["']?)[^\r\n"']+"#,
+            keep_first_group,
+        ),
+        // Bearer / Basic / Token / Digest credentials in free text.
+        (
+            r"(?i)\b((?:bearer|basic|digest|token)\s+)([A-Za-z0-9._~+/\-]{8,}=*)",
+            scheme_credentials,
+        ),
+        // JWT (header.payload.signature, base64url).
+        (
+            r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*",
+            whole,
+        ),
+        // Telegram bot token (also inside .../bot<token>/sendMessage URLs).
+        (r"\d{6,12}:[A-Za-z0-9_\-]{30,}", whole),
+        // AWS access key ids.
+        (r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", whole),
+        // Google API keys.
+        (r"\bAIza[0-9A-Za-z_\-]{35}", whole),
+        // Slack tokens and webhooks.
+        (r"\bxox[abposr]-[0-9A-Za-z\-]{10,}", whole),
+        (
+            r"(?i)hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]+",
+            whole,
+        ),
+        // GitHub tokens.
+        (r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}", whole),
+        (r"\bgithub_pat_[A-Za-z0-9_]{22,}", whole),
+        // Stripe keys and webhook secrets.
+        (r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,}", whole),
+        (r"\bwhsec_[0-9A-Za-z]{10,}", whole),
+        // Generic `key=value` / `"key": "value"` / `key: value` secrets.
+        (
+            // Groups: 1 key, 2 separator, 3 double-quoted value, 4 single-quoted, 5 bare.
+            KEY_VALUE_RE.as_str(),
+            key_value,
+        ),
+        // Card numbers (Luhn-checked in `card`).
+        (r"\b[2-6](?:[ \-]?\d){12,18}\b", card),
+    ];
+    specs
+        .into_iter()
+        .filter_map(|(re, replace)| {
+            Regex::new(re).ok().map(|regex| Pattern { regex, replace })
+        })
+        .collect()
+});
+
+static KEY_VALUE_RE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"(?i)([\w.\-]*(?:{KEY_WORDS})[\w.\-\[\]]*)(["']?\s*[:=]\s*)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'&,;]+))"#
+    )
+});
+
+/// A one-pass prefilter: which patterns can match at all.
+static SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
+    RegexSet::new(PATTERNS.iter().map(|p| p.regex.as_str())).ok()
+});
+
+/// Replaces every secret-shaped value in `text`.
+pub(crate) fn scrub_text(text: &str) -> Cow<'_, str> {
+    let Some(set) = SET.as_ref() else {
+        // Cannot happen (the patterns are constants); be safe rather than leak.
+        return Cow::Owned(FILTERED.to_owned());
+    };
+    let hits = set.matches(text);
+    if !hits.matched_any() {
+        return Cow::Borrowed(text);
+    }
+    let mut out: Cow<'_, str> = Cow::Borrowed(text);
+    for (i, p) in PATTERNS.iter().enumerate() {
+        // Earlier replacements only shrink or mask; a pattern that did not match the
+        // original cannot be made to match by `[Filtered]`, except the key=value rule
+        // (whose value is already filtered and is kept).
+        if !hits.matched(i) {
+            continue;
+        }
+        let replaced = p.regex.replace_all(&out, |c: &Captures<'_>| (p.replace)(c));
+        if let Cow::Owned(s) = replaced {
+            out = Cow::Owned(s);
+        }
+    }
+    out
+}
+
+/// Whether the patterns compiled (a test asserts they all do).
+#[cfg(test)]
+pub(crate) fn pattern_count() -> usize {
+    PATTERNS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_patterns_compile() {
+        assert_eq!(pattern_count(), 16);
+        assert!(SET.is_some());
+    }
+
+    #[test]
+    fn luhn() {
+        assert!(luhn_card("4111 1111 1111 1111"));
+        assert!(luhn_card("5500-0000-0000-0004"));
+        assert!(!luhn_card("4111111111111112"));
+        assert!(!luhn_card("1001234567890"));
+    }
+
+    #[test]
+    fn key_value_quoted_values_with_spaces() {
+        let s = scrub_text(r#"{"password": "correct horse battery", "user": "bob"}"#);
+        assert_eq!(s, r#"{"password": "[Filtered]", "user": "bob"}"#);
+    }
+
+    #[test]
+    fn authorization_header_in_text_loses_the_token() {
+        let s = scrub_text("Authorization: Bearer abcdefghijklmnop123");
+        assert!(!s.contains("abcdefghijklmnop123"), "{s}");
+    }
+}

@@ -1,0 +1,736 @@
+//! [`Telemon`]: the cheap-to-clone handle every capture point reports through, and its
+//! [`TelemonBuilder`].
+
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sentinel_core::{Clock, ConfigError, Quota, Store, SystemClock};
+use sentinel_storage_memory::MemoryStore;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::alert::Alert;
+use crate::daily::{DailyReport, DailyState};
+use crate::dedup::{Dedup, Shared};
+use crate::deliver::{Deliverer, Out, RetryPolicy};
+use crate::filter::IgnoreRules;
+use crate::format::{Origin, TELEGRAM_MAX_CHARS};
+use crate::metrics::{Counters, DropReason, Metrics, inc};
+use crate::pipeline::{Item, Pipeline, Settings};
+use crate::route::Routes;
+use crate::scrub::{ScrubConfig, Scrubber};
+use crate::transport::Transport;
+
+/// Which response statuses the HTTP capture reports (a 600-bit set).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct StatusSet([u64; 10]);
+
+impl fmt::Debug for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries((100u16..600).filter(|s| self.contains(*s)))
+            .finish()
+    }
+}
+
+impl StatusSet {
+    /// No status.
+    pub const fn empty() -> Self {
+        Self([0; 10])
+    }
+
+    /// Every 5xx status (the default).
+    pub fn server_errors() -> Self {
+        (500..=599).collect()
+    }
+
+    /// Adds `status` (values of 600 and above are ignored).
+    pub fn insert(&mut self, status: u16) {
+        if status < 600 {
+            self.0[usize::from(status / 64)] |= 1 << (status % 64);
+        }
+    }
+
+    /// Whether `status` is in the set.
+    #[inline]
+    pub const fn contains(&self, status: u16) -> bool {
+        status < 600 && self.0[(status / 64) as usize] & (1 << (status % 64)) != 0
+    }
+}
+
+impl FromIterator<u16> for StatusSet {
+    fn from_iter<I: IntoIterator<Item = u16>>(iter: I) -> Self {
+        let mut s = Self::empty();
+        for v in iter {
+            s.insert(v);
+        }
+        s
+    }
+}
+
+/// What the HTTP capture reports.
+#[derive(Debug, Clone)]
+pub(crate) struct CaptureSettings {
+    pub statuses: StatusSet,
+    pub slow: Option<Duration>,
+    pub headers: bool,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> Self {
+        Self {
+            statuses: StatusSet::server_errors(),
+            slow: None,
+            headers: false,
+        }
+    }
+}
+
+struct Tasks {
+    intake: JoinHandle<()>,
+    delivery: JoinHandle<()>,
+}
+
+pub(crate) struct Inner {
+    tx: Option<mpsc::Sender<Item>>,
+    outbox: Option<mpsc::Sender<Out>>,
+    pub(crate) counters: Arc<Counters>,
+    closed: AtomicBool,
+    pub(crate) ignore: IgnoreRules,
+    pub(crate) capture: CaptureSettings,
+    pub(crate) shared: Option<Arc<Shared>>,
+    tasks: Mutex<Option<Tasks>>,
+    id_seed: u64,
+    id_counter: AtomicU64,
+}
+
+/// The alerting handle: cheap to clone, `Send + Sync`, usable from any thread.
+///
+/// [`Telemon::report`] never blocks and never fails: it puts the alert on a bounded queue
+/// (`try_send`); when the queue is full the alert is dropped and counted. A background worker
+/// (spawned by [`TelemonBuilder::build`] on the current tokio runtime) scrubs, fingerprints,
+/// deduplicates, routes and delivers.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use telemon_alerts::{Alert, Destination, Telemon, transport::MemoryTransport};
+///
+/// let sink = MemoryTransport::new();
+/// let telemon = Telemon::builder()
+///     .transport(sink.clone())
+///     .destination(Destination::chat(-1001234567890))
+///     .service("billing")
+///     .build()?;
+/// telemon.report(Alert::critical("payment provider down").message("password=hunter2 rejected"));
+/// telemon.flush(Duration::from_secs(5)).await;
+/// let sent = sink.sent();
+/// assert_eq!(sent.len(), 1);
+/// assert!(sent[0].text.contains("payment provider down"));
+/// assert!(!sent[0].text.contains("hunter2"));
+/// telemon.shutdown(Duration::from_secs(2)).await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Telemon {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Telemon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemon")
+            .field("enabled", &self.is_enabled())
+            .field("metrics", &self.metrics())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors from [`TelemonBuilder::build`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No transport: call `transport(...)` (or configure a bot token).
+    #[error("no transport configured: call TelemonBuilder::transport (or set TELEMON_BOT_TOKEN)")]
+    MissingTransport,
+    /// No destination chat.
+    #[error("no destination configured: call TelemonBuilder::destination (or set TELEMON_CHAT_ID)")]
+    MissingDestination,
+    /// `build` was called outside a tokio runtime.
+    #[error("Telemon::build must be called inside a tokio runtime (it spawns the worker)")]
+    NoRuntime,
+    /// An invalid value.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Outcome of [`Telemon::shutdown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Whether everything queued was processed and delivered (or given up) in time.
+    pub completed: bool,
+    /// Alerts and messages still queued at the deadline (dropped, counted as `shutdown`).
+    pub abandoned: u64,
+}
+
+/// Builds a [`Telemon`].
+pub struct TelemonBuilder {
+    transport: Option<Arc<dyn Transport>>,
+    store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
+    routes: Option<Routes>,
+    origin: Origin,
+    cooldown: Duration,
+    window: Duration,
+    grace: Duration,
+    budget: Option<(u32, Duration)>,
+    flood_interval: Duration,
+    queue_capacity: usize,
+    outbox_capacity: usize,
+    tick: Duration,
+    store_timeout: Duration,
+    retry: RetryPolicy,
+    key_prefix: String,
+    scrub: ScrubConfig,
+    ignore: IgnoreRules,
+    capture: CaptureSettings,
+    max_tracked: usize,
+    max_chars: usize,
+    daily: Option<DailyReport>,
+    enabled: bool,
+}
+
+impl fmt::Debug for TelemonBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemonBuilder")
+            .field("routes", &self.routes)
+            .field("cooldown", &self.cooldown)
+            .field("window", &self.window)
+            .field("budget", &self.budget)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TelemonBuilder {
+    fn default() -> Self {
+        Self {
+            transport: None,
+            store: None,
+            clock: None,
+            routes: None,
+            origin: Origin::default(),
+            cooldown: Duration::from_secs(600),
+            window: Duration::from_secs(300),
+            grace: Duration::from_secs(5),
+            budget: Some((20, Duration::from_secs(60))),
+            flood_interval: Duration::from_secs(60),
+            queue_capacity: 1024,
+            outbox_capacity: 1024,
+            tick: Duration::from_secs(1),
+            store_timeout: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+            key_prefix: "telemon".to_owned(),
+            scrub: ScrubConfig::default(),
+            ignore: IgnoreRules::default(),
+            capture: CaptureSettings::default(),
+            max_tracked: 10_000,
+            max_chars: TELEGRAM_MAX_CHARS,
+            daily: None,
+            enabled: true,
+        }
+    }
+}
+
+fn positive(name: &str, d: Duration) -> Result<(), ConfigError> {
+    if d.is_zero() {
+        return Err(ConfigError::Invalid(format!("{name} must be greater than zero")));
+    }
+    Ok(())
+}
+
+impl TelemonBuilder {
+    /// Where messages go (Telegram, or [`MemoryTransport`](crate::transport::MemoryTransport)).
+    #[must_use]
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// The shared store for deduplication, digests and claims (default: a private
+    /// [`MemoryStore`]; use a Redis store so N workers send one alert).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock every timer reads (default: [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Every level to one chat/topic.
+    #[must_use]
+    pub fn destination(mut self, to: crate::transport::Destination) -> Self {
+        self.routes = Some(Routes::new(to));
+        self
+    }
+
+    /// Destinations per level.
+    #[must_use]
+    pub fn routes(mut self, routes: Routes) -> Self {
+        self.routes = Some(routes);
+        self
+    }
+
+    /// Service name shown in every message.
+    #[must_use]
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.origin.service = name.into();
+        self
+    }
+
+    /// Environment shown in every message (`production`).
+    #[must_use]
+    pub fn environment(mut self, env: impl Into<String>) -> Self {
+        self.origin.environment = env.into();
+        self
+    }
+
+    /// Repeats of one incident within this time are counted, not sent (default 10 min).
+    #[must_use]
+    pub fn cooldown(mut self, d: Duration) -> Self {
+        self.cooldown = d;
+        self
+    }
+
+    /// Warning digest window (default 5 min) and the grace period workers get to publish their
+    /// part before one of them sends the merged digest (default 5 s).
+    #[must_use]
+    pub fn digest_window(mut self, window: Duration, grace: Duration) -> Self {
+        self.window = window;
+        self.grace = grace;
+        self
+    }
+
+    /// At most `limit` immediate messages per `per` across workers; the rest are folded into a
+    /// flood digest sent every `flood_interval` (default 20 per minute, Telegram's group limit).
+    /// `None` disables the budget.
+    #[must_use]
+    pub fn immediate_budget(mut self, budget: Option<(u32, Duration)>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// How often folded alerts are sent as a flood digest (default 60 s).
+    #[must_use]
+    pub fn flood_interval(mut self, d: Duration) -> Self {
+        self.flood_interval = d;
+        self
+    }
+
+    /// Capacity of the intake queue (`report`) and of the outgoing queue (default 1024 each).
+    #[must_use]
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n;
+        self.outbox_capacity = n;
+        self
+    }
+
+    /// How often the worker checks its timers (default 1 s).
+    #[must_use]
+    pub fn tick(mut self, d: Duration) -> Self {
+        self.tick = d;
+        self
+    }
+
+    /// Longest wait for one store operation before falling back to local memory (500 ms).
+    #[must_use]
+    pub fn store_timeout(mut self, d: Duration) -> Self {
+        self.store_timeout = d;
+        self
+    }
+
+    /// Retry policy of delivery.
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Prefix of every store key (default `telemon`). Services sharing a Redis should differ.
+    #[must_use]
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// What is scrubbed.
+    #[must_use]
+    pub fn scrub(mut self, config: ScrubConfig) -> Self {
+        self.scrub = config;
+        self
+    }
+
+    /// What is never reported.
+    #[must_use]
+    pub fn ignore(mut self, rules: IgnoreRules) -> Self {
+        self.ignore = rules;
+        self
+    }
+
+    /// Response statuses the HTTP layer reports (default: every 5xx).
+    #[must_use]
+    pub fn report_statuses(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
+        self.capture.statuses = statuses.into_iter().collect();
+        self
+    }
+
+    /// Requests slower than this become Warning alerts (default: off).
+    #[must_use]
+    pub fn slow_request_threshold(mut self, d: Option<Duration>) -> Self {
+        self.capture.slow = d;
+        self
+    }
+
+    /// Include (scrubbed) request headers in HTTP alerts. Off by default: copying the headers
+    /// costs a little on every request.
+    #[must_use]
+    pub fn capture_headers(mut self, on: bool) -> Self {
+        self.capture.headers = on;
+        self
+    }
+
+    /// Most fingerprints tracked for follow-ups per worker (default 10 000).
+    #[must_use]
+    pub fn max_tracked(mut self, n: usize) -> Self {
+        self.max_tracked = n;
+        self
+    }
+
+    /// Longest message in characters (default and maximum 4096).
+    #[must_use]
+    pub fn max_message_chars(mut self, n: usize) -> Self {
+        self.max_chars = n.clamp(200, TELEGRAM_MAX_CHARS);
+        self
+    }
+
+    /// Sends a daily report.
+    #[must_use]
+    pub fn daily_report(mut self, report: DailyReport) -> Self {
+        self.daily = Some(report);
+        self
+    }
+
+    /// `false` builds a handle that accepts and discards everything (no worker).
+    #[must_use]
+    pub fn enabled(mut self, on: bool) -> Self {
+        self.enabled = on;
+        self
+    }
+
+    /// Applies a [`Config`](crate::Config) (from `TELEMON_*` variables).
+    #[must_use]
+    pub fn config(mut self, c: &crate::config::Config) -> Self {
+        self.enabled = c.enabled;
+        if let Some(r) = c.routes() {
+            self.routes = Some(r);
+        }
+        self.origin.service = c.service.clone().unwrap_or_default();
+        self.origin.environment = c.environment.clone().unwrap_or_default();
+        self.cooldown = c.cooldown;
+        self.window = c.digest_window;
+        self.budget = c.immediate_per_minute.map(|n| (n, Duration::from_secs(60)));
+        self.queue_capacity = c.queue_capacity;
+        self.outbox_capacity = c.queue_capacity;
+        self.capture.slow = c.slow_request;
+        if let Some(s) = c.report_statuses.as_ref() {
+            self.capture.statuses = s.iter().copied().collect();
+        }
+        self.capture.headers = c.capture_headers;
+        let mut ignore = self.ignore.clone();
+        for p in &c.ignore_paths {
+            ignore = ignore.path(p);
+        }
+        for s in &c.ignore_statuses {
+            ignore = ignore.status(*s);
+        }
+        for t in &c.ignore_error_types {
+            ignore = ignore.error_type(t.clone());
+        }
+        self.ignore = ignore;
+        if let Some(d) = c.daily_report.clone() {
+            self.daily = Some(d);
+        }
+        if let Some(p) = c.key_prefix.clone() {
+            self.key_prefix = p;
+        }
+        self.scrub.max_string_len = c.max_string_len;
+        self.scrub.max_backtrace_lines = c.max_backtrace_lines;
+        self.scrub.send_pii = c.send_pii;
+        self
+    }
+
+    /// Validates and spawns the worker on the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`BuildError`] when the transport or destination is missing, a value is invalid, or
+    /// there is no tokio runtime.
+    pub fn build(self) -> Result<Telemon, BuildError> {
+        let counters = Arc::new(Counters::default());
+        let seed = RandomState::new().hash_one(std::process::id());
+        if !self.enabled {
+            return Ok(Telemon {
+                inner: Arc::new(Inner {
+                    tx: None,
+                    outbox: None,
+                    counters,
+                    closed: AtomicBool::new(true),
+                    ignore: self.ignore,
+                    capture: self.capture,
+                    shared: None,
+                    tasks: Mutex::new(None),
+                    id_seed: seed,
+                    id_counter: AtomicU64::new(0),
+                }),
+            });
+        }
+        let transport = self.transport.ok_or(BuildError::MissingTransport)?;
+        let routes = self.routes.ok_or(BuildError::MissingDestination)?;
+        positive("cooldown", self.cooldown)?;
+        positive("digest window", self.window)?;
+        positive("tick", self.tick)?;
+        positive("store timeout", self.store_timeout)?;
+        positive("flood interval", self.flood_interval)?;
+        if self.queue_capacity == 0 {
+            return Err(ConfigError::Invalid("queue capacity must be at least 1".into()).into());
+        }
+        sentinel_core::KeyBuilder::new(self.key_prefix.clone())?;
+        let budget = match self.budget {
+            Some((n, per)) => Some(Quota::new(n, per)?),
+            None => None,
+        };
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let store: Arc<dyn Store> = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::new(clock.clone())));
+        let shared = Arc::new(Shared::new(
+            store,
+            clock,
+            self.key_prefix.clone(),
+            self.store_timeout,
+            counters.clone(),
+        )?);
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let (otx, orx) = mpsc::channel(self.outbox_capacity.max(1));
+        let worker_id = format!("{:012x}", splitmix(seed ^ 0x5eed) & 0xffff_ffff_ffff);
+        let pipeline = Pipeline::new(
+            Scrubber::new(self.scrub),
+            self.ignore.clone(),
+            Dedup {
+                shared: shared.clone(),
+                cooldown: self.cooldown,
+            },
+            routes,
+            self.origin,
+            counters.clone(),
+            otx.clone(),
+            Settings {
+                max_chars: self.max_chars,
+                budget,
+                max_tracked: self.max_tracked,
+                flood_interval: self.flood_interval,
+                window: self.window,
+                grace: self.grace,
+                digest_rows: 30,
+                flood_rows: 25,
+            },
+            worker_id,
+            self.daily.map(DailyState::new),
+        );
+        let deliverer = Deliverer {
+            transport,
+            counters: counters.clone(),
+            policy: self.retry,
+            seed,
+        };
+        let intake = handle.spawn(pipeline.run(rx, self.tick));
+        let delivery = handle.spawn(deliverer.run(orx));
+        Ok(Telemon {
+            inner: Arc::new(Inner {
+                tx: Some(tx),
+                outbox: Some(otx),
+                counters,
+                closed: AtomicBool::new(false),
+                ignore: self.ignore,
+                capture: self.capture,
+                shared: Some(shared),
+                tasks: Mutex::new(Some(Tasks { intake, delivery })),
+                id_seed: seed,
+                id_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Telemon {
+    /// A builder with the defaults.
+    pub fn builder() -> TelemonBuilder {
+        TelemonBuilder::default()
+    }
+
+    /// A handle that discards everything (for tests and disabled environments).
+    pub fn disabled() -> Self {
+        match TelemonBuilder::default().enabled(false).build() {
+            Ok(t) => t,
+            // A disabled build validates nothing and spawns nothing.
+            Err(_) => unreachable_disabled(),
+        }
+    }
+
+    /// Whether alerts are processed (false for [`Telemon::disabled`] and after shutdown).
+    pub fn is_enabled(&self) -> bool {
+        self.inner.tx.is_some() && !self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Queues `alert`. Never blocks, never fails: a full queue drops the alert and counts it
+    /// ([`Metrics::dropped`]). Ignored paths and statuses are dropped here, before queueing.
+    pub fn report(&self, alert: Alert) {
+        let Some(tx) = self.inner.tx.as_ref() else {
+            return;
+        };
+        let c = &self.inner.counters;
+        if self.inner.closed.load(Ordering::Acquire) {
+            c.lose(DropReason::Shutdown);
+            return;
+        }
+        if !self.inner.ignore.is_empty() {
+            if let Some(h) = alert.http.as_ref() {
+                if self.inner.ignore.ignores_path(&h.route)
+                    || h.status.is_some_and(|s| self.inner.ignore.ignores_status(s))
+                {
+                    inc(&c.ignored);
+                    return;
+                }
+            }
+        }
+        match tx.try_send(Item::Alert(Box::new(alert))) {
+            Ok(()) => inc(&c.reported),
+            Err(mpsc::error::TrySendError::Full(_)) => c.lose(DropReason::QueueFull),
+            Err(mpsc::error::TrySendError::Closed(_)) => c.lose(DropReason::Shutdown),
+        }
+    }
+
+    /// Waits until everything reported before this call has been processed and delivered (or
+    /// given up), and every due timer has run; at most `deadline`. `true` if it finished.
+    pub async fn flush(&self, deadline: Duration) -> bool {
+        let Some(tx) = self.inner.tx.as_ref() else {
+            return true;
+        };
+        let (done_tx, done_rx) = oneshot::channel();
+        let work = async {
+            if tx.send(Item::Flush(done_tx)).await.is_err() {
+                return false;
+            }
+            done_rx.await.is_ok()
+        };
+        tokio::time::timeout(deadline, work).await.unwrap_or(false)
+    }
+
+    /// Stops accepting alerts, processes and delivers what is queued within `deadline`, then
+    /// stops the worker. Later reports are dropped (counted as `shutdown`). Idempotent.
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let Some(tx) = self.inner.tx.as_ref() else {
+            return ShutdownReport {
+                completed: true,
+                abandoned: 0,
+            };
+        };
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return ShutdownReport {
+                completed: true,
+                abandoned: 0,
+            };
+        }
+        let (done_tx, done_rx) = oneshot::channel();
+        let work = async {
+            if tx.send(Item::Shutdown(done_tx)).await.is_err() {
+                return false;
+            }
+            done_rx.await.is_ok()
+        };
+        let completed = tokio::time::timeout(deadline, work).await.unwrap_or(false);
+        let queued = |cap: usize, free: usize| (cap.saturating_sub(free)) as u64;
+        let mut abandoned = 0;
+        if !completed {
+            abandoned += queued(tx.max_capacity(), tx.capacity());
+            if let Some(o) = self.inner.outbox.as_ref() {
+                abandoned += queued(o.max_capacity(), o.capacity());
+            }
+            self.inner.counters.drop_n(DropReason::Shutdown, abandoned);
+        }
+        let tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = tasks {
+            t.intake.abort();
+            t.delivery.abort();
+        }
+        ShutdownReport {
+            completed,
+            abandoned,
+        }
+    }
+
+    /// A snapshot of the self-metrics.
+    pub fn metrics(&self) -> Metrics {
+        self.inner.counters.snapshot()
+    }
+
+    /// A fresh occurrence id (16 hex digits), as returned to HTTP clients.
+    pub fn new_occurrence_id(&self) -> String {
+        let n = self.inner.id_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}", splitmix(self.inner.id_seed ^ splitmix(n)))
+    }
+
+    pub(crate) fn capture(&self) -> &CaptureSettings {
+        &self.inner.capture
+    }
+}
+
+#[cold]
+fn unreachable_disabled() -> Telemon {
+    // `build` of a disabled builder only allocates; keep a total function anyway.
+    Telemon {
+        inner: Arc::new(Inner {
+            tx: None,
+            outbox: None,
+            counters: Arc::new(Counters::default()),
+            closed: AtomicBool::new(true),
+            ignore: IgnoreRules::default(),
+            capture: CaptureSettings::default(),
+            shared: None,
+            tasks: Mutex::new(None),
+            id_seed: 0,
+            id_counter: AtomicU64::new(0),
+        }),
+    }
+}
