@@ -1,1 +1,3 @@
-//! TODO(teloxide): being written.
+//! The teloxide adapter.
+
+mod extract;
