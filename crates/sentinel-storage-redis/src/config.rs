@@ -37,7 +37,7 @@ pub enum TimeSource {
     /// [`ManualClock`](sentinel_core::ManualClock); in production, all workers' clocks must
     /// agree. Keys still expire on Redis's clock, so their TTL is the state's lifetime plus
     /// [`RedisConfig::client_clock_ttl_grace`]: a client clock that runs slow (or stands still)
-    /// never loses state early. Timestamps must be below 2^53 − 2^46 µs (the year 2255).
+    /// never loses state early. Timestamps must be below `u64::MAX` − 2^46 µs.
     Client,
 }
 

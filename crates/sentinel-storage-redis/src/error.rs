@@ -69,7 +69,8 @@ pub(crate) fn breaks_connection(e: &RedisError) -> bool {
 
 /// Maps a Redis client error onto the engine's error kinds.
 ///
-/// - network, connection, authentication, "server busy/loading/failing over" → `Unavailable`;
+/// - network, connection, authentication or permission (`NOAUTH`, `WRONGPASS`, `NOPERM`),
+///   "server busy/loading/failing over" → `Unavailable`;
 /// - the client's own response timeout → `Timeout`;
 /// - anything else the server said (a script error, a wrong-type key) → `Protocol`.
 pub(crate) fn map_redis(e: RedisError, timeout: Duration, redactor: &Redactor) -> StoreError {
@@ -93,6 +94,7 @@ pub(crate) fn map_redis(e: RedisError, timeout: Duration, redactor: &Redactor) -
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || e.is_cluster_error()
+        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
         || matches!(
             e.kind(),
             ErrorKind::AuthenticationFailed

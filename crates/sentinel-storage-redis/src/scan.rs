@@ -116,6 +116,16 @@ pub(crate) async fn get_many(
     }
 }
 
+/// A value found while listing: a blocklist record (a JSON object), or `None` for anything
+/// else under the prefix (rate-limit state, debounce entries: strings of digits, hashes, which
+/// `MGET` reads as nil). A JSON object that is not a record is [`StoreError::Protocol`].
+pub(crate) fn decode_listed(value: &Value) -> Result<Option<BlockRecord>, StoreError> {
+    match value {
+        Value::BulkString(b) if b.first() == Some(&b'{') => decode_record(value),
+        _ => Ok(None),
+    }
+}
+
 /// A stored blocklist record: `None` when absent, [`StoreError::Protocol`] when not ours.
 pub(crate) fn decode_record(value: &Value) -> Result<Option<BlockRecord>, StoreError> {
     match value {
@@ -263,6 +273,18 @@ mod tests {
         ));
         assert!(matches!(
             decode_record(&Value::Int(3)),
+            Err(StoreError::Protocol(_))
+        ));
+        // Listing skips what is not a record, but not a broken record.
+        for other in [
+            Value::Nil,
+            Value::BulkString(b"1700000000".to_vec()),
+            Value::BulkString(b"12:3".to_vec()),
+        ] {
+            assert!(decode_listed(&other).unwrap().is_none());
+        }
+        assert!(matches!(
+            decode_listed(&Value::BulkString(b"{\"reason\":1}".to_vec())),
             Err(StoreError::Protocol(_))
         ));
     }

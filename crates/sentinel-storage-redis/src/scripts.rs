@@ -22,10 +22,14 @@ use sentinel_core::{Algorithm, Decision, Quota, StoreError, Timestamp};
 
 use crate::error::protocol;
 
-/// The largest client timestamp the scripts accept: below it, every value they compute stays
-/// an exact integer in Lua's doubles (2^53), with 2^46 µs (> a year plus the largest limit)
-/// to spare.
-pub(crate) const MAX_CLIENT_MICROS: u64 = (1 << 53) - (1 << 46);
+/// The most any script adds to `now`: 2^46 µs, more than the longest period (a year) plus the
+/// largest limit. The scripts compute on offsets from `now`, which stay exact in Lua's doubles
+/// below 2^53.
+pub(crate) const MAX_SPAN_MICROS: u64 = 1 << 46;
+
+/// The largest client timestamp the scripts accept: anything a script adds to it stays within
+/// `u64`, as in the reference (which saturates there).
+pub(crate) const MAX_CLIENT_MICROS: u64 = u64::MAX - MAX_SPAN_MICROS;
 
 macro_rules! script {
     ($file:literal) => {
@@ -65,7 +69,7 @@ pub(crate) fn now_arg(now: Option<Timestamp>) -> Result<String, StoreError> {
         None => Ok(String::new()),
         Some(t) if t.as_micros() <= MAX_CLIENT_MICROS => Ok(t.as_micros().to_string()),
         Some(t) => Err(StoreError::Protocol(format!(
-            "timestamp {t} is beyond what the Redis scripts compute exactly (2^53 - 2^46 us)"
+            "timestamp {t} is too close to the end of time (u64::MAX - 2^46 us) for the Redis scripts"
         ))),
     }
 }

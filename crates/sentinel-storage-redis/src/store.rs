@@ -16,7 +16,7 @@ use crate::config::{ConnectionMode, DEFAULT_CONNECTIONS, RedisConfig, TimeSource
 use crate::connection::{Backend, Conn, Lanes, Lease};
 use crate::error::{RedisConfigError, breaks_connection, map_redis, protocol};
 use crate::redact::Redactor;
-use crate::scripts::{self, MAX_CLIENT_MICROS, Step, ceil_millis, decode_decision, decode_flag};
+use crate::scripts::{self, MAX_SPAN_MICROS, Step, ceil_millis, decode_decision, decode_flag};
 
 /// What one call can fail with before it is mapped to a [`StoreError`].
 pub(crate) enum CallError {
@@ -355,12 +355,12 @@ impl DebounceStore for RedisStore {
             };
         };
         let window_us = u64::try_from(window.as_micros()).unwrap_or(u64::MAX);
-        if now.as_micros().saturating_add(window_us) > MAX_CLIENT_MICROS {
+        if window_us > MAX_SPAN_MICROS {
             return Err(protocol(format_args!(
-                "debounce window ending after {now} + {window:?} is beyond what the Redis scripts compute exactly"
+                "debounce window {window:?} is longer than the Redis scripts support (2^46 us)"
             )));
         }
-        let now = now.as_micros();
+        let now = scripts::now_arg(Some(now))?;
         let grace_ms = self.inner.grace_ms;
         let reply: Value = self
             .run(|mut c| async move {
@@ -432,7 +432,7 @@ impl BlocklistStore for RedisStore {
             let batch = batch.to_vec();
             let values = crate::scan::get_many(self, &batch).await?;
             for (key, value) in batch.into_iter().zip(values) {
-                if let Some(record) = crate::scan::decode_record(&value)?
+                if let Some(record) = crate::scan::decode_listed(&value)?
                     && record.is_active(now)
                 {
                     out.push((key, record));

@@ -70,10 +70,13 @@ fn case_strategy() -> impl Strategy<Value = (Algorithm, Quota, u64, Vec<Op>)> {
         Just(Algorithm::Gcra),
         Just(Algorithm::FixedWindow),
     ];
-    // Realistic wall-clock starts, and small ones (a ManualClock near the epoch).
+    // Realistic wall-clock starts, small ones (a ManualClock near the epoch), around 2^53
+    // (where Lua's doubles stop being exact) and far beyond it.
     let start = prop_oneof![
-        1_600_000_000_000_000u64..1_900_000_000_000_000,
-        0u64..10_000_000_000,
+        6 => 1_600_000_000_000_000u64..1_900_000_000_000_000,
+        2 => 0u64..10_000_000_000,
+        1 => (1u64 << 53) - (1 << 40)..=(1u64 << 53) + (1 << 40),
+        1 => u64::MAX / 2 - (1 << 50)..=u64::MAX / 2,
     ];
     (algorithm, quota_strategy(), start).prop_flat_map(|(algorithm, quota, start)| {
         (

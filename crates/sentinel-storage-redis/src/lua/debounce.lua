@@ -5,15 +5,12 @@
 -- ARGV: now_us window_us extra_ttl_ms
 -- Reply: 1 = first sighting (window opened), 0 = repeat inside the open window.
 local key = KEYS[1]
-local now = tonumber(ARGV[1])
+local now = sentinel_now(ARGV[1])
 local window = tonumber(ARGV[2])
 local extra = tonumber(ARGV[3])
 local raw = redis.call('GET', key)
-if raw then
-  local ends = tonumber(raw)
-  if ends and now < ends then
-    return 0
-  end
+if is_digits(raw) and now < ts_in(raw) then
+  return 0
 end
-redis.call('SET', key, fmt(now + window), 'PX', ttl_ms(window, extra))
+redis.call('SET', key, ts_out(now + window), 'PX', ttl_ms(window, extra))
 return 1

@@ -11,17 +11,19 @@ local cost = tonumber(ARGV[4])
 local peek = ARGV[5] == '1'
 local extra = tonumber(ARGV[6])
 
-local stored_start, stored_used = 0, 0
+local start = now - now_mod(period)
+local stored_start, stored_used = nil, 0
 local raw = redis.call('GET', key)
 if raw then
   local s, u = string.match(raw, '^(%d+):(%d+)$')
   if not s then
     return sentinel_malformed('fixed-window')
   end
-  stored_start, stored_used = tonumber(s), tonumber(u)
+  stored_start, stored_used = ts_in(s), tonumber(u)
+else
+  -- An absent key is window 0 with nothing used.
+  stored_start = start - 1
 end
-
-local start = idiv(now, period) * period
 local end_in = start + period - now
 local used = 0
 if stored_start == start then
@@ -50,7 +52,7 @@ end
 if used + cost <= limit then
   if peek then
     local r = 0
-    if stored_used > 0 then
+    if raw and stored_used > 0 then
       r = stored_start + period - now
       if r < 0 then
         r = 0
@@ -59,7 +61,7 @@ if used + cost <= limit then
     return {1, limit - used - cost + 1, 0, r}
   end
   used = used + cost
-  redis.call('SET', key, fmt(start) .. ':' .. fmt(used), 'PX', ttl_ms(end_in, extra))
+  redis.call('SET', key, ts_out(start) .. ':' .. fmt(used), 'PX', ttl_ms(end_in, extra))
   return {1, limit - used, 0, reset(used)}
 end
 return {0, left(used), end_in, reset(used)}

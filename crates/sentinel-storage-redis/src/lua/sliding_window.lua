@@ -19,13 +19,16 @@ local peek = ARGV[5] == '1'
 local extra = tonumber(ARGV[6])
 
 local hdr = redis.call('HMGET', key, 'h', 'n', 'u', 'l')
-local h = tonumber(hdr[1]) or 0
-local n = tonumber(hdr[2]) or 0
-local u = tonumber(hdr[3]) or 0
-local last = tonumber(hdr[4])
 local exists = hdr[1] or hdr[2] or hdr[3] or hdr[4]
-if exists and (not (hdr[1] and hdr[2] and hdr[3] and hdr[4]) or h >= n or u < 0) then
-  return sentinel_malformed('sliding-window')
+local h, n, u, last = 0, 0, 0, nil
+if exists then
+  if not (is_digits(hdr[1]) and is_digits(hdr[2]) and is_digits(hdr[3]) and is_digits(hdr[4])) then
+    return sentinel_malformed('sliding-window')
+  end
+  h, n, u, last = tonumber(hdr[1]), tonumber(hdr[2]), tonumber(hdr[3]), ts_in(hdr[4])
+  if h >= n then
+    return sentinel_malformed('sliding-window')
+  end
 end
 
 local function entry(seq)
@@ -37,7 +40,7 @@ local function entry(seq)
   if not ts then
     return nil
   end
-  return tonumber(ts), tonumber(c)
+  return ts_in(ts), tonumber(c)
 end
 
 -- A clock that steps back stands still.
@@ -119,17 +122,17 @@ if used + cost <= limit then
     if not ts then
       return sentinel_malformed('sliding-window')
     end
-    redis.call('HSET', key, fmt(n - 1), fmt(ts) .. ':' .. fmt(c + cost))
+    redis.call('HSET', key, fmt(n - 1), ts_out(ts) .. ':' .. fmt(c + cost))
   else
     if not live and exists then
       redis.call('DEL', key)
       first, n = 0, 0
     end
-    redis.call('HSET', key, fmt(n), fmt(now) .. ':' .. fmt(cost))
+    redis.call('HSET', key, fmt(n), ts_out(now) .. ':' .. fmt(cost))
     n = n + 1
   end
   used = used + cost
-  redis.call('HSET', key, 'h', fmt(first), 'n', fmt(n), 'u', fmt(used), 'l', fmt(now))
+  redis.call('HSET', key, 'h', fmt(first), 'n', fmt(n), 'u', fmt(used), 'l', ts_out(now))
   redis.call('PEXPIRE', key, ttl_ms(period, extra))
   return {1, limit - used, 0, period}
 end

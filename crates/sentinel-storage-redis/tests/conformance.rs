@@ -1,0 +1,55 @@
+//! The Redis store passes the testkit's store conformance suite unchanged, in client-clock
+//! mode, against one real `redis-server` (each case uses its own keys). The suite's
+//! `full_u64_time` option is on: the scripts compute on offsets from `now`, so timestamps far
+//! beyond 2^53 µs are exact too.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use sentinel_core::ManualClock;
+use sentinel_storage_redis::RedisStore;
+use sentinel_testkit::conformance::{self, ConformanceConfig};
+use sentinel_testkit::redis_server::RedisServer;
+
+/// One server for the whole file (tests run in parallel on it; keys never collide).
+fn server() -> &'static RedisServer {
+    static SERVER: OnceLock<RedisServer> = OnceLock::new();
+    SERVER.get_or_init(RedisServer::spawn)
+}
+
+fn config() -> ConformanceConfig {
+    ConformanceConfig::default().cases(250).full_u64_time(true)
+}
+
+/// A fresh client-clock store; the suite passes the clock's time as `now` on every call.
+async fn store(_clock: ManualClock) -> RedisStore {
+    common::client_clock_store(&server().url())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_scripts() {
+    conformance::rate_limit_scripts(&store, &config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_properties() {
+    conformance::rate_limit_properties(&store, &config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debounce() {
+    conformance::debounce_scripts(&store).await;
+    conformance::debounce_properties(&store, &config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocklist() {
+    conformance::blocklist_scripts(&store).await;
+    conformance::blocklist_properties(&store, &config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_isolation() {
+    conformance::key_isolation(&store).await;
+}
