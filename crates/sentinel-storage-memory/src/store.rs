@@ -1,48 +1,91 @@
 //! [`MemoryStore`]: the store itself.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::hash::BuildHasher;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use foldhash::fast::RandomState;
 use sentinel_core::{
     Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, Quota, RateLimitState,
     RateLimitStore, StoreError, Timestamp,
 };
 
 use crate::MemoryConfig;
+use crate::entry::{Entry, gcra_step};
+use crate::shard::Shard;
 
-/// The in-process store.
+/// The in-process store: every storage trait of `sentinel-core`, in a sharded map.
+///
+/// # Layout
+///
+/// Keys are spread over a power-of-two number of shards ([`MemoryConfig::shards`]), each a
+/// `RwLock` around a hash table of indices into a dense slab of 40-byte entries. Keys are
+/// hashed once per call with [foldhash] (seeded at random per store) and looked up by `&str`,
+/// without allocating.
+///
+/// * **GCRA** state is one `AtomicU64` (the TAT) per key. A check takes the shard's *read*
+///   lock and updates the word by compare-and-swap, running the core's
+///   [`GcraState::step`](sentinel_core::GcraState::step) on a copy and retrying on conflict,
+///   so checks on different keys of one shard run in parallel.
+/// * **Sliding-window** logs of one entry are stored inline; longer logs are the core's
+///   [`SlidingWindowState`](sentinel_core::SlidingWindowState) ring buffer. Sliding and fixed
+///   windows, debounce and blocklist writes take the shard's write lock.
+/// * Every decision is the core's: see [`RateLimitState`].
+///
+/// # Idle keys
+///
+/// A key is removed once it can no longer change a decision: its rate-limit state is back to
+/// full capacity (the core's `reset_after` is zero, computed with the quota of its latest
+/// call), its debounce window has ended, or its blocklist record has expired. There is no timer
+/// per key. Instead:
+///
+/// * each insertion of a new key looks at a few entries of its shard
+///   ([`MemoryConfig::sweep_per_insert`]) and removes the idle ones, so the store cannot grow
+///   by more than a bounded factor over its live keys while keys keep arriving;
+/// * [`MemoryStore::sweep`] removes every idle key at once;
+/// * [`MemoryStore::spawn_sweeper`] (feature `sweeper`) sweeps in the background.
+///
+/// Sweeping reads the store's [`Clock`]; give the store the clock the engine uses.
+///
+/// # Capacity
+///
+/// With [`MemoryConfig::max_keys`], a new key arriving when the store holds `max_keys` keys
+/// (rate-limit, debounce and blocklist keys together) first evicts one key: an idle key if the
+/// shard has one among the [sample](crate::MemoryConfig) it looks at, otherwise the one whose
+/// state would become idle soonest (the least recently used, for a common quota). Evicting a
+/// live rate-limit key forgets its usage: that subject gets a fresh budget. **Blocklist records
+/// are never evicted.** When nothing can be evicted (every key is a blocklist record), the call
+/// fails with [`StoreError::CapacityReached`], which the engine handles by its `FailMode`.
+/// Calls on keys already present never fail.
+///
+/// # Time
+///
+/// Trait methods decide with the `now` they are given; timestamps are plain `u64`
+/// microseconds and all arithmetic saturates, so any `now` is safe.
+///
+/// [foldhash]: https://docs.rs/foldhash
 pub struct MemoryStore {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[RwLock<Shard>]>,
     hasher: RandomState,
+    mask: usize,
+    /// Entries plus blocklist records.
+    len: AtomicUsize,
+    /// Blocklist records alone (lets `blocked` skip the lock when there are none).
+    records: AtomicUsize,
     clock: Box<dyn Clock>,
     config: MemoryConfig,
-}
-
-#[derive(Default)]
-struct Shard {
-    entries: HashMap<Box<str>, Entry>,
-    blocks: HashMap<Box<str>, BlockRecord>,
-}
-
-struct Entry {
-    expires: u64,
-    state: State,
-}
-
-enum State {
-    Rate(RateLimitState),
-    Debounce,
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("keys", &self.len())
+            .field("len", &self.len())
             .field("config", &self.config)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
@@ -52,37 +95,77 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl MemoryStore {
-    /// A store with the default [`MemoryConfig`]; `clock` is read when sweeping idle keys.
+    /// A store with the default [`MemoryConfig`]. `clock` is read only to sweep idle keys;
+    /// decisions use the `now` passed to each call.
+    ///
+    /// ```
+    /// use sentinel_core::SystemClock;
+    /// use sentinel_storage_memory::MemoryStore;
+    /// let store = MemoryStore::new(SystemClock);
+    /// assert_eq!(store.len(), 0);
+    /// ```
     pub fn new(clock: impl Clock + 'static) -> Self {
         Self::with_config(clock, MemoryConfig::default())
     }
 
     /// A store laid out as `config` says.
     pub fn with_config(clock: impl Clock + 'static, config: MemoryConfig) -> Self {
-        let shards = (0..config.shards)
-            .map(|_| Mutex::new(Shard::default()))
+        let shards: Box<[RwLock<Shard>]> = (0..config.shards)
+            .map(|_| RwLock::new(Shard::default()))
             .collect();
         Self {
+            mask: shards.len() - 1,
             shards,
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
+            len: AtomicUsize::new(0),
+            records: AtomicUsize::new(0),
             clock: Box::new(clock),
             config,
         }
     }
 
-    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
-        let h = self.hasher.hash_one(key);
-        let i = (h >> 32) as usize & (self.shards.len() - 1);
-        self.shards[i]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The configuration the store was built with.
+    pub fn config(&self) -> &MemoryConfig {
+        &self.config
     }
 
-    /// The synchronous form of [`RateLimitStore::hit`].
+    #[inline]
+    fn locate(&self, key: &str) -> (u64, &RwLock<Shard>) {
+        let hash = self.hasher.hash_one(key);
+        // The table uses the low bits and the top 7; shards take bits from the middle.
+        let i = (hash >> 32) as usize & self.mask;
+        (hash, &self.shards[i])
+    }
+
+    #[inline]
+    fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+        shard.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+        shard.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`RateLimitStore::hit`] without the future: the same decision, computed synchronously
+    /// on the calling thread (what the async method calls).
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, ManualClock, Quota, Timestamp};
+    /// use sentinel_storage_memory::MemoryStore;
+    ///
+    /// let store = MemoryStore::new(ManualClock::default());
+    /// let q = Quota::per_second(2)?;
+    /// let now = Timestamp::from_secs(1);
+    /// assert!(store.hit_sync("k", Algorithm::Gcra, &q, 2, now)?.allowed);
+    /// assert!(!store.hit_sync("k", Algorithm::Gcra, &q, 1, now)?.allowed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// [`StoreError::CapacityReached`] when the key is new, the store is at its cap and no key
-    /// can be evicted.
+    /// [`StoreError::CapacityReached`] only for a key not yet stored, when the store is at
+    /// [`MemoryConfig::max_keys`] and no key can be evicted.
+    #[inline]
     pub fn hit_sync(
         &self,
         key: &str,
@@ -91,66 +174,32 @@ impl MemoryStore {
         cost: u32,
         now: Timestamp,
     ) -> Result<Decision, StoreError> {
-        let mut shard = self.shard(key);
-        if let Some(entry) = shard.entries.get_mut(key)
-            && let State::Rate(state) = &mut entry.state
-            && state.algorithm() == algorithm
+        let (hash, lock) = self.locate(key);
+        if algorithm == Algorithm::Gcra {
+            // Fast path: shared lock, compare-and-swap on the key's word.
+            let shard = Self::read(lock);
+            if let Some(tat) = shard
+                .find(hash, key)
+                .and_then(|i| shard.get(i))
+                .and_then(Entry::gcra)
+            {
+                return Ok(gcra_step(tat, quota, cost, now));
+            }
+        }
+        let mut shard = Self::write(lock);
+        if let Some(i) = shard.find(hash, key)
+            && let Some(d) = shard.update(i, |e| e.hit(algorithm, quota, cost, now))
         {
-            let d = state.step(now, quota, cost);
-            entry.expires = now.saturating_add(d.reset_after).as_micros();
             return Ok(d);
         }
-        let mut state = RateLimitState::new(algorithm);
-        let d = state.step(now, quota, cost);
-        if d.allowed {
-            let entry = Entry {
-                expires: now.saturating_add(d.reset_after).as_micros(),
-                state: State::Rate(state),
-            };
-            if shard.entries.contains_key(key) {
-                shard.entries.insert(key.into(), entry);
-            } else {
-                drop(shard);
-                self.insert(key, entry)?;
-            }
+        let (d, entry) = Entry::first_hit(key, algorithm, quota, cost, now);
+        if let Some(entry) = entry {
+            self.admit(&mut shard, hash, entry)?;
         }
         Ok(d)
     }
 
-    fn insert(&self, key: &str, entry: Entry) -> Result<(), StoreError> {
-        if let Some(max) = self.config.max_keys {
-            while self.len() >= max {
-                if !self.evict_one() {
-                    return Err(StoreError::CapacityReached(max));
-                }
-            }
-        }
-        self.shard(key).entries.insert(key.into(), entry);
-        Ok(())
-    }
-
-    fn evict_one(&self) -> bool {
-        let mut best: Option<(u64, usize, Box<str>)> = None;
-        for (i, shard) in self.shards.iter().enumerate() {
-            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            for (k, e) in &shard.entries {
-                if best.as_ref().is_none_or(|b| e.expires < b.0) {
-                    best = Some((e.expires, i, k.clone()));
-                }
-            }
-        }
-        let Some((_, i, key)) = best else {
-            return false;
-        };
-        self.shards[i]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entries
-            .remove(&key);
-        true
-    }
-
-    /// The synchronous form of [`RateLimitStore::peek`].
+    /// [`RateLimitStore::peek`] without the future.
     pub fn peek_sync(
         &self,
         key: &str,
@@ -158,27 +207,92 @@ impl MemoryStore {
         quota: &Quota,
         now: Timestamp,
     ) -> Decision {
-        let shard = self.shard(key);
-        match shard.entries.get(key).map(|e| &e.state) {
-            Some(State::Rate(s)) if s.algorithm() == algorithm => s.peek(now, quota),
-            _ => RateLimitState::new(algorithm).peek(now, quota),
+        let (hash, lock) = self.locate(key);
+        let shard = Self::read(lock);
+        shard
+            .find(hash, key)
+            .and_then(|i| shard.get(i))
+            .and_then(|e| e.peek(algorithm, quota, now))
+            .unwrap_or_else(|| RateLimitState::new(algorithm).peek(now, quota))
+    }
+
+    /// Inserts `entry` (a key not present) into the locked `shard`: sweeps a few entries,
+    /// makes room under the cap, then stores it.
+    fn admit(&self, shard: &mut Shard, hash: u64, entry: Entry) -> Result<(), StoreError> {
+        if self.config.sweep_per_insert > 0 {
+            let now = self.clock.now().as_micros();
+            let removed = shard.sweep_some(now, self.config.sweep_per_insert, &self.hasher);
+            self.len.fetch_sub(removed, Ordering::Relaxed);
+        }
+        self.reserve(shard)?;
+        if shard.insert(hash, entry, &self.hasher).is_none() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::CapacityReached(self.len()));
+        }
+        Ok(())
+    }
+
+    /// Counts one more key, evicting one first if the store is at its cap.
+    fn reserve(&self, shard: &mut Shard) -> Result<(), StoreError> {
+        let Some(max) = self.config.max_keys else {
+            self.len.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        };
+        loop {
+            let current = self.len.load(Ordering::Relaxed);
+            if current < max {
+                if self
+                    .len
+                    .compare_exchange_weak(
+                        current,
+                        current + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    return Ok(());
+                }
+                continue;
+            }
+            let now = self.clock.now().as_micros();
+            if shard.evict_one(now, &self.hasher) || self.evict_elsewhere(now) {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            return Err(StoreError::CapacityReached(max));
         }
     }
 
-    /// Removes every key that can no longer change a decision at `now`; returns how many.
+    /// Evicts one entry from any other shard that is not locked right now.
+    fn evict_elsewhere(&self, now: u64) -> bool {
+        self.shards.iter().any(|lock| {
+            lock.try_write()
+                .ok()
+                .is_some_and(|mut shard| shard.evict_one(now, &self.hasher))
+        })
+    }
+
+    /// Removes every key that can no longer change a decision at `now` — rate-limit state back
+    /// to full capacity, ended debounce windows, expired blocklist records — and frees the
+    /// memory they held. Returns how many keys it removed.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, ManualClock, Quota, Timestamp};
+    /// use sentinel_storage_memory::MemoryStore;
+    ///
+    /// let store = MemoryStore::new(ManualClock::default());
+    /// let q = Quota::per_second(5)?;
+    /// store.hit_sync("a", Algorithm::SlidingWindow, &q, 1, Timestamp::from_secs(10))?;
+    /// assert_eq!(store.sweep(Timestamp::from_secs(10)), 0); // still in its window
+    /// assert_eq!(store.sweep(Timestamp::from_secs(11)), 1); // one period later: idle
+    /// assert!(store.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sweep(&self, now: Timestamp) -> usize {
-        let now = now.as_micros();
-        let mut removed = 0;
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            let before = shard.entries.len() + shard.blocks.len();
-            shard.entries.retain(|_, e| e.expires > now);
-            shard
-                .blocks
-                .retain(|_, r| r.is_active(Timestamp::from_micros(now)));
-            removed += before - shard.entries.len() - shard.blocks.len();
-        }
-        removed
+        (0..self.shards.len())
+            .map(|i| self.sweep_shard(i, now))
+            .sum()
     }
 
     /// [`MemoryStore::sweep`] at the store clock's current time.
@@ -186,15 +300,31 @@ impl MemoryStore {
         self.sweep(self.clock.now())
     }
 
-    /// The number of keys held (rate-limit, debounce and blocklist).
+    /// Sweeps shard `i` (holding its write lock for the pass).
+    pub(crate) fn sweep_shard(&self, i: usize, now: Timestamp) -> usize {
+        let Some(lock) = self.shards.get(i) else {
+            return 0;
+        };
+        let (entries, records) = Self::write(lock).sweep_all(now.as_micros(), &self.hasher);
+        self.len.fetch_sub(entries + records, Ordering::Relaxed);
+        self.records.fetch_sub(records, Ordering::Relaxed);
+        entries + records
+    }
+
+    /// The number of shards.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The store's clock.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// The number of keys held: rate-limit, debounce and blocklist keys, idle ones not yet
+    /// swept included.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                let s = s.lock().unwrap_or_else(PoisonError::into_inner);
-                s.entries.len() + s.blocks.len()
-            })
-            .sum()
+        self.len.load(Ordering::Relaxed)
     }
 
     /// Whether the store holds no key.
@@ -202,9 +332,101 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// An estimate of the heap bytes the store holds.
+    /// An estimate of the memory the store holds, in bytes: the store itself, every shard's
+    /// hash table (its exact allocation), entry slabs, key strings, sliding-window logs and
+    /// blocklist records, each heap allocation rounded the way glibc's `malloc` rounds it (8
+    /// bytes of header, 16-byte granules). Free memory kept by the allocator is not counted,
+    /// so the process's resident set is somewhat larger. Takes each shard's read lock in turn.
     pub fn memory_usage(&self) -> usize {
-        self.len() * 128
+        let shards: usize = self
+            .shards
+            .iter()
+            .map(|lock| Self::read(lock).heap_bytes())
+            .sum();
+        size_of::<Self>() + self.shards.len() * size_of::<RwLock<Shard>>() + shards
+    }
+
+    fn debounce_sync(
+        &self,
+        key: &str,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let now = now.as_micros();
+        let (hash, lock) = self.locate(key);
+        let mut shard = Self::write(lock);
+        if let Some(i) = shard.find(hash, key)
+            && let Some(first) = shard.update(i, |e| e.sight(window, now))
+        {
+            return Ok(first);
+        }
+        let entry = Entry::debounce(key, now.saturating_add(micros(window)));
+        self.admit(&mut shard, hash, entry)?;
+        Ok(true)
+    }
+
+    fn reset_sync(&self, key: &str) {
+        let (hash, lock) = self.locate(key);
+        let mut shard = Self::write(lock);
+        if let Some(i) = shard.find(hash, key)
+            && shard.remove(i, &self.hasher).is_some()
+        {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn block_sync(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
+        let (_, lock) = self.locate(key);
+        let mut shard = Self::write(lock);
+        if let Some(old) = shard.blocks.get_mut(key) {
+            old.clone_from(record);
+            return Ok(());
+        }
+        self.reserve(&mut shard)?;
+        shard.blocks.insert(key.into(), record.clone());
+        self.records.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn unblock_sync(&self, key: &str) -> bool {
+        let (_, lock) = self.locate(key);
+        let removed = Self::write(lock).blocks.remove(key).is_some();
+        if removed {
+            self.records.fetch_sub(1, Ordering::Relaxed);
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    fn blocked_sync(&self, key: &str, now: Timestamp) -> Option<BlockRecord> {
+        if self.records.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let (_, lock) = self.locate(key);
+        Self::read(lock)
+            .blocks
+            .get(key)
+            .filter(|r| r.is_active(now))
+            .cloned()
+    }
+
+    fn list_blocked_sync(&self, prefix: &str, now: Timestamp) -> Vec<(String, BlockRecord)> {
+        let mut out = Vec::new();
+        if self.records.load(Ordering::Relaxed) == 0 {
+            return out;
+        }
+        for lock in &self.shards {
+            let shard = Self::read(lock);
+            out.extend(
+                shard
+                    .blocks
+                    .iter()
+                    .filter(|(k, r)| k.starts_with(prefix) && r.is_active(now))
+                    .map(|(k, r)| (k.to_string(), r.clone())),
+            );
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 }
 
@@ -232,81 +454,44 @@ impl RateLimitStore for MemoryStore {
     }
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
-        self.shard(key).entries.remove(key);
+        self.reset_sync(key);
         Ok(())
     }
 }
 
 #[async_trait]
 impl DebounceStore for MemoryStore {
+    /// A repeat at exactly `first + window` is a new first sighting (half-open windows).
     async fn debounce(
         &self,
         key: &str,
         window: Duration,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let now = now.as_micros();
-        let expires = now.saturating_add(micros(window));
-        let mut shard = self.shard(key);
-        if let Some(e) = shard.entries.get_mut(key) {
-            if matches!(e.state, State::Debounce) && now < e.expires {
-                return Ok(false);
-            }
-            *e = Entry {
-                expires,
-                state: State::Debounce,
-            };
-            return Ok(true);
-        }
-        drop(shard);
-        self.insert(
-            key,
-            Entry {
-                expires,
-                state: State::Debounce,
-            },
-        )?;
-        Ok(true)
+        self.debounce_sync(key, window, now)
     }
 }
 
 #[async_trait]
 impl BlocklistStore for MemoryStore {
     async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
-        self.shard(key).blocks.insert(key.into(), record.clone());
-        Ok(())
+        self.block_sync(key, record)
     }
 
     async fn unblock(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.shard(key).blocks.remove(key).is_some())
+        Ok(self.unblock_sync(key))
     }
 
     async fn blocked(&self, key: &str, now: Timestamp) -> Result<Option<BlockRecord>, StoreError> {
-        Ok(self
-            .shard(key)
-            .blocks
-            .get(key)
-            .filter(|r| r.is_active(now))
-            .cloned())
+        Ok(self.blocked_sync(key, now))
     }
 
+    /// Sorted by key.
     async fn list_blocked(
         &self,
         prefix: &str,
         now: Timestamp,
     ) -> Result<Vec<(String, BlockRecord)>, StoreError> {
-        let mut out = Vec::new();
-        for shard in &self.shards {
-            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            out.extend(
-                shard
-                    .blocks
-                    .iter()
-                    .filter(|(k, r)| k.starts_with(prefix) && r.is_active(now))
-                    .map(|(k, r)| (k.to_string(), r.clone())),
-            );
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+        Ok(self.list_blocked_sync(prefix, now))
     }
 }

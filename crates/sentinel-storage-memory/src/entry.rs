@@ -1,0 +1,366 @@
+//! One key's state, and the calls into `sentinel-core`'s algorithms.
+//!
+//! Every decision is made by the core's pure state transitions ([`GcraState::step`],
+//! [`FixedWindowState::step`], [`SlidingWindowState::step`], [`RateLimitState::peek`]) on a
+//! compact copy of the stored state. The one exception is a sliding-window log of at most one
+//! entry, which is stored inline (no allocation) and stepped by [`sliding_inline`], a
+//! line-by-line specialisation of [`SlidingWindowState::step`] for logs of length ≤ 1; any step
+//! that would make the log longer is handed to the core. `tests/core_equivalence.rs` checks the
+//! store against the core on random sequences (clock steps back included).
+
+use std::collections::VecDeque;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sentinel_core::{
+    Algorithm, Decision, FixedWindowState, GcraState, Quota, RateLimitState, SlidingWindowState,
+    Timestamp,
+};
+
+/// A stored key: its name, when it stops mattering, and its state (40 bytes).
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) key: Box<str>,
+    /// From this time (µs) on the entry can no longer change a decision. Unused for GCRA,
+    /// whose TAT is its expiry.
+    expires: u64,
+    state: State,
+}
+
+/// The state of one key. Flat, so that it fits in 16 bytes.
+#[derive(Debug)]
+enum State {
+    /// GCRA: the theoretical arrival time, updated by compare-and-swap.
+    Gcra(AtomicU64),
+    /// Fixed window: window start and units used in it.
+    Fixed { start: u64, used: u32 },
+    /// Sliding window with an empty log.
+    SlidingEmpty,
+    /// Sliding window with a log of exactly one `(ts, cost)` entry, inline.
+    SlidingOne { ts: u64, cost: u32 },
+    /// Sliding window with a longer log: the core's own state (a ring buffer).
+    SlidingMany(Box<SlidingWindowState>),
+    /// An open debounce window (ends at `expires`).
+    Debounce,
+}
+
+/// glibc's `malloc` rounding: 8 bytes of header, 16-byte granules, 32 bytes at least.
+pub(crate) const fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        let c = (n + 8 + 15) & !15;
+        if c < 32 { 32 } else { c }
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl Entry {
+    /// A rate-limit entry for a key never seen (or forgotten): steps a fresh state and returns
+    /// the decision, and the entry if the step recorded anything.
+    pub(crate) fn first_hit(
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> (Decision, Option<Self>) {
+        let mut entry = Self {
+            key: Box::default(),
+            expires: 0,
+            state: fresh(algorithm),
+        };
+        let d = entry.step_rate(quota, cost, now);
+        if d.allowed {
+            entry.key = key.into();
+            (d, Some(entry))
+        } else {
+            // Refused steps record nothing (the core never records a refusal).
+            (d, None)
+        }
+    }
+
+    /// A debounce entry whose window ends at `expires`.
+    pub(crate) fn debounce(key: &str, expires: u64) -> Self {
+        Self {
+            key: key.into(),
+            expires,
+            state: State::Debounce,
+        }
+    }
+
+    /// The GCRA word, for the lock-free fast path.
+    pub(crate) fn gcra(&self) -> Option<&AtomicU64> {
+        match &self.state {
+            State::Gcra(tat) => Some(tat),
+            _ => None,
+        }
+    }
+
+    /// Whether this entry holds rate-limit state of `algorithm`.
+    pub(crate) fn is(&self, algorithm: Algorithm) -> bool {
+        matches!(
+            (&self.state, algorithm),
+            (State::Gcra(_), Algorithm::Gcra)
+                | (State::Fixed { .. }, Algorithm::FixedWindow)
+                | (
+                    State::SlidingEmpty | State::SlidingOne { .. } | State::SlidingMany(_),
+                    Algorithm::SlidingWindow
+                )
+        )
+    }
+
+    /// Steps the entry's rate-limit state, replacing it with a fresh state of `algorithm` if
+    /// it holds something else (another algorithm, a debounce window).
+    pub(crate) fn hit(
+        &mut self,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Decision {
+        if !self.is(algorithm) {
+            self.state = fresh(algorithm);
+        }
+        self.step_rate(quota, cost, now)
+    }
+
+    fn step_rate(&mut self, quota: &Quota, cost: u32, now: Timestamp) -> Decision {
+        let period = quota.period_micros();
+        match &mut self.state {
+            State::Gcra(tat) => gcra_step(tat, quota, cost, now),
+            State::Fixed { start, used } => {
+                let mut s = FixedWindowState {
+                    start: *start,
+                    used: u64::from(*used),
+                };
+                let d = s.step(now, quota, cost);
+                // `used` never exceeds the limit, a u32.
+                *start = s.start;
+                *used = u32::try_from(s.used).unwrap_or(u32::MAX);
+                self.expires = if s.used > 0 {
+                    s.start.saturating_add(period)
+                } else {
+                    0
+                };
+                d
+            }
+            State::SlidingEmpty => self.sliding(None, quota, cost, now),
+            &mut State::SlidingOne { ts, cost: c } => self.sliding(Some((ts, c)), quota, cost, now),
+            State::SlidingMany(s) => {
+                let d = s.step(now, quota, cost);
+                self.expires = s.log.back().map_or(0, |&(ts, _)| ts.saturating_add(period));
+                d
+            }
+            State::Debounce => {
+                // Replaced by `hit` before stepping; behave like an empty sliding log.
+                self.state = State::SlidingEmpty;
+                self.sliding(None, quota, cost, now)
+            }
+        }
+    }
+
+    fn sliding(
+        &mut self,
+        log: Option<(u64, u32)>,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Decision {
+        let period = quota.period_micros();
+        match sliding_inline(log, quota, cost, now) {
+            Some((d, log)) => {
+                (self.state, self.expires) = match log {
+                    None => (State::SlidingEmpty, 0),
+                    Some((ts, cost)) => (State::SlidingOne { ts, cost }, ts.saturating_add(period)),
+                };
+                d
+            }
+            None => {
+                // The log grows past one entry: the core's own state from here on.
+                let mut s = SlidingWindowState {
+                    log: log.into_iter().collect::<VecDeque<_>>(),
+                };
+                let d = s.step(now, quota, cost);
+                self.expires = s.log.back().map_or(0, |&(ts, _)| ts.saturating_add(period));
+                self.state = State::SlidingMany(Box::new(s));
+                d
+            }
+        }
+    }
+
+    /// What one unit would get at `now` (the core's [`RateLimitState::peek`]); `None` if the
+    /// entry holds no state of `algorithm`.
+    pub(crate) fn peek(
+        &self,
+        algorithm: Algorithm,
+        quota: &Quota,
+        now: Timestamp,
+    ) -> Option<Decision> {
+        if !self.is(algorithm) {
+            return None;
+        }
+        let state = match &self.state {
+            State::Gcra(tat) => RateLimitState::Gcra(GcraState {
+                tat: tat.load(Ordering::Acquire),
+            }),
+            &State::Fixed { start, used } => RateLimitState::FixedWindow(FixedWindowState {
+                start,
+                used: u64::from(used),
+            }),
+            State::SlidingEmpty | State::Debounce => RateLimitState::new(algorithm),
+            &State::SlidingOne { ts, cost } => RateLimitState::SlidingWindow(SlidingWindowState {
+                log: VecDeque::from([(ts, cost)]),
+            }),
+            State::SlidingMany(s) => RateLimitState::SlidingWindow(SlidingWindowState::clone(s)),
+        };
+        Some(state.peek(now, quota))
+    }
+
+    /// Records a debounce sighting at `now`: `true` (and a new window) unless a window is open.
+    pub(crate) fn sight(&mut self, window: Duration, now: u64) -> bool {
+        if matches!(self.state, State::Debounce) && now < self.expires {
+            return false;
+        }
+        self.state = State::Debounce;
+        self.expires = now.saturating_add(micros(window));
+        true
+    }
+
+    /// From this time (µs) on the entry cannot change any decision, so it may be dropped:
+    /// the core's `reset_after` reaching zero ([`RateLimitState::is_idle`]), with the period
+    /// of the latest call; the end of a debounce window.
+    pub(crate) fn expiry(&self) -> u64 {
+        match &self.state {
+            State::Gcra(tat) => tat.load(Ordering::Acquire),
+            _ => self.expires,
+        }
+    }
+
+    /// Heap bytes this entry owns (key and log), as the allocator rounds them.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let log = match &self.state {
+            State::SlidingMany(s) => {
+                alloc_size(size_of::<SlidingWindowState>())
+                    + alloc_size(s.log.capacity() * size_of::<(u64, u32)>())
+            }
+            _ => 0,
+        };
+        alloc_size(self.key.len()) + log
+    }
+}
+
+fn fresh(algorithm: Algorithm) -> State {
+    match algorithm {
+        Algorithm::Gcra => State::Gcra(AtomicU64::new(0)),
+        Algorithm::FixedWindow => State::Fixed { start: 0, used: 0 },
+        _ => State::SlidingEmpty,
+    }
+}
+
+/// One GCRA step on the atomic TAT: the core's [`GcraState::step`] on a copy, then a
+/// compare-and-swap of the new TAT, retried if another thread got there first. Refusals write
+/// nothing.
+pub(crate) fn gcra_step(tat: &AtomicU64, quota: &Quota, cost: u32, now: Timestamp) -> Decision {
+    let mut current = tat.load(Ordering::Acquire);
+    loop {
+        let mut s = GcraState { tat: current };
+        let d = s.step(now, quota, cost);
+        if s.tat == current {
+            return d;
+        }
+        match tat.compare_exchange_weak(current, s.tat, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return d,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// [`SlidingWindowState::step`] specialised to a log of at most one entry, returning the
+/// decision and the new log; `None` when the step would grow the log to two entries (a grant
+/// at a different microsecond than the live entry's), which the caller hands to the core.
+///
+/// Mirrors the core line by line: a clock behind the newest entry stands still; entries with
+/// `ts + period <= now` drop out; a cost above the limit is refused as never; a grant merges
+/// into an entry at the same microsecond; a refusal waits for the entry to leave the window.
+pub(crate) fn sliding_inline(
+    log: Option<(u64, u32)>,
+    quota: &Quota,
+    cost: u32,
+    now: Timestamp,
+) -> Option<(Decision, Option<(u64, u32)>)> {
+    let period = quota.period_micros();
+    let now = log.map_or(now.as_micros(), |(ts, _)| ts.max(now.as_micros()));
+    let live = log.filter(|&(ts, _)| ts.saturating_add(period) > now);
+    let used = live.map_or(0, |(_, c)| u64::from(c));
+    let limit = u64::from(quota.limit());
+    let cost64 = u64::from(cost);
+    let reset = |log: Option<(u64, u32)>| {
+        log.map_or(Duration::ZERO, |(ts, _)| {
+            Duration::from_micros(ts.saturating_add(period) - now)
+        })
+    };
+    let clamp = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+    if cost64 > limit {
+        let d = Decision {
+            allowed: false,
+            limit: quota.limit(),
+            remaining: clamp(limit.saturating_sub(used)),
+            retry_after: None,
+            reset_after: reset(live),
+        };
+        return Some((d, live));
+    }
+    if used + cost64 <= limit {
+        let log = match live {
+            None => (now, cost),
+            Some((ts, c)) if ts == now => (ts, c.saturating_add(cost)),
+            Some(_) => return None,
+        };
+        let d = Decision {
+            allowed: true,
+            limit: quota.limit(),
+            remaining: clamp(limit - used - cost64),
+            retry_after: Some(Duration::ZERO),
+            reset_after: reset(Some(log)),
+        };
+        return Some((d, Some(log)));
+    }
+    // Refused: freeing the one entry is enough, since cost <= limit.
+    let retry = live.map_or(Duration::ZERO, |(ts, _)| {
+        Duration::from_micros(ts.saturating_add(period) - now)
+    });
+    let d = Decision {
+        allowed: false,
+        limit: quota.limit(),
+        remaining: clamp(limit.saturating_sub(used)),
+        retry_after: Some(retry),
+        reset_after: reset(live),
+    };
+    Some((d, live))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_is_40_bytes() {
+        assert_eq!(size_of::<State>(), 16);
+        assert_eq!(size_of::<Entry>(), 40);
+    }
+
+    #[test]
+    fn alloc_size_rounds_like_glibc() {
+        assert_eq!(alloc_size(0), 0);
+        assert_eq!(alloc_size(1), 32);
+        assert_eq!(alloc_size(24), 32);
+        assert_eq!(alloc_size(25), 48);
+        assert_eq!(alloc_size(36), 48);
+        assert_eq!(alloc_size(41), 64);
+    }
+}

@@ -1,0 +1,220 @@
+//! One shard: a hash table of indices into a dense slab of entries, plus the shard's
+//! blocklist records.
+//!
+//! The table stores only a `u32` index per key (5 bytes a bucket with its control byte), so
+//! its power-of-two growth costs little; the entries themselves live in the chunked slab.
+//! Removing an entry moves the slab's last entry into the hole and repoints its bucket.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use sentinel_core::{BlockRecord, Timestamp};
+
+use crate::entry::{Entry, alloc_size};
+use crate::slab::Slab;
+
+/// How many entries an eviction looks at to pick its victim.
+pub(crate) const EVICT_SAMPLE: usize = 16;
+
+#[derive(Debug, Default)]
+pub(crate) struct Shard {
+    table: HashTable<u32>,
+    slab: Slab<Entry>,
+    pub(crate) blocks: HashMap<Box<str>, BlockRecord>,
+    /// Where the next amortised sweep or eviction sample starts.
+    cursor: usize,
+    /// Heap bytes owned by the entries (keys and logs).
+    heap: usize,
+}
+
+fn hash_of(hasher: &RandomState, slab: &Slab<Entry>, i: u32) -> u64 {
+    slab.get(i as usize)
+        .map_or(0, |e| std::hash::BuildHasher::hash_one(hasher, &*e.key))
+}
+
+impl Shard {
+    /// The index of `key`'s entry.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, key: &str) -> Option<usize> {
+        let slab = &self.slab;
+        self.table
+            .find(hash, |&i| {
+                slab.get(i as usize).is_some_and(|e| &*e.key == key)
+            })
+            .map(|&i| i as usize)
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&Entry> {
+        self.slab.get(i)
+    }
+
+    /// Runs `f` on entry `i`, keeping the heap figure right.
+    pub(crate) fn update<R>(&mut self, i: usize, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let entry = self.slab.get_mut(i)?;
+        let before = entry.heap_bytes();
+        let r = f(entry);
+        self.heap = self.heap - before + entry.heap_bytes();
+        Some(r)
+    }
+
+    /// Adds an entry for a key that is not present; `None` if the shard is full (2^32 entries).
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        entry: Entry,
+        hasher: &RandomState,
+    ) -> Option<usize> {
+        let i = u32::try_from(self.slab.len()).ok()?;
+        self.heap += entry.heap_bytes();
+        self.slab.push(entry);
+        let slab = &self.slab;
+        self.table
+            .insert_unique(hash, i, |&j| hash_of(hasher, slab, j));
+        Some(i as usize)
+    }
+
+    /// Removes entry `i`.
+    pub(crate) fn remove(&mut self, i: usize, hasher: &RandomState) -> Option<Entry> {
+        let index = u32::try_from(i).ok()?;
+        let hash = hash_of(hasher, &self.slab, index);
+        if let Ok(bucket) = self.table.find_entry(hash, |&j| j == index) {
+            bucket.remove();
+        }
+        let (entry, moved) = self.slab.swap_remove(i)?;
+        if let Some(from) = moved {
+            self.repoint(from, index, hasher);
+        }
+        self.heap -= entry.heap_bytes();
+        Some(entry)
+    }
+
+    /// The entry that was at `from` is now at `to`.
+    fn repoint(&mut self, from: usize, to: u32, hasher: &RandomState) {
+        let Ok(from) = u32::try_from(from) else {
+            return;
+        };
+        let hash = hash_of(hasher, &self.slab, to);
+        if let Some(bucket) = self.table.find_mut(hash, |&j| j == from) {
+            *bucket = to;
+        }
+    }
+
+    /// Looks at up to `budget` entries from the cursor and removes those idle at `now`;
+    /// returns how many it removed.
+    pub(crate) fn sweep_some(&mut self, now: u64, budget: usize, hasher: &RandomState) -> usize {
+        let mut removed = 0;
+        for _ in 0..budget {
+            if self.slab.len() == 0 {
+                break;
+            }
+            if self.cursor >= self.slab.len() {
+                self.cursor = 0;
+            }
+            let idle = self
+                .slab
+                .get(self.cursor)
+                .is_some_and(|e| e.expiry() <= now);
+            if idle {
+                // The last entry moves into the cursor's slot: look at it next.
+                self.remove(self.cursor, hasher);
+                removed += 1;
+            } else {
+                self.cursor += 1;
+            }
+        }
+        removed
+    }
+
+    /// Removes every entry idle at `now` and every blocklist record expired at `now`; returns
+    /// how many entries and how many records it removed. Frees memory it no longer needs.
+    pub(crate) fn sweep_all(&mut self, now: u64, hasher: &RandomState) -> (usize, usize) {
+        let before = self.slab.len();
+        let idle = |slab: &Slab<Entry>, i: usize| slab.get(i).is_some_and(|e| e.expiry() <= now);
+        {
+            let slab = &self.slab;
+            self.table.retain(|&mut i| !idle(slab, i as usize));
+        }
+        // Compact: drop idle entries at the tail, move live ones from the tail into holes.
+        let mut i = 0;
+        loop {
+            while self.slab.len() > 0 && idle(&self.slab, self.slab.len() - 1) {
+                if let Some(e) = self.slab.pop() {
+                    self.heap -= e.heap_bytes();
+                }
+            }
+            if i >= self.slab.len() {
+                break;
+            }
+            if idle(&self.slab, i) {
+                // The tail is live, so an entry moves.
+                if let Some((e, moved)) = self.slab.swap_remove(i) {
+                    self.heap -= e.heap_bytes();
+                    if let (Some(from), Ok(to)) = (moved, u32::try_from(i)) {
+                        self.repoint(from, to, hasher);
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.cursor = 0;
+        let len = self.slab.len();
+        if self.table.capacity() > 4 * len.max(16) {
+            let slab = &self.slab;
+            self.table.shrink_to(len, |&j| hash_of(hasher, slab, j));
+        }
+        let records = self.blocks.len();
+        let now = Timestamp::from_micros(now);
+        self.blocks.retain(|_, r| r.is_active(now));
+        if self.blocks.capacity() > 4 * self.blocks.len().max(16) {
+            self.blocks.shrink_to_fit();
+        }
+        (before - len, records - self.blocks.len())
+    }
+
+    /// Evicts one entry (never a blocklist record): an idle one if the sample holds one,
+    /// otherwise the one that would become idle soonest. `false` if the shard has no entry.
+    pub(crate) fn evict_one(&mut self, now: u64, hasher: &RandomState) -> bool {
+        let len = self.slab.len();
+        if len == 0 {
+            return false;
+        }
+        let mut victim: Option<(u64, usize)> = None;
+        for k in 0..EVICT_SAMPLE.min(len) {
+            let i = (self.cursor + k) % len;
+            let Some(expiry) = self.slab.get(i).map(Entry::expiry) else {
+                continue;
+            };
+            if victim.is_none_or(|(best, _)| expiry < best) {
+                victim = Some((expiry, i));
+            }
+            if expiry <= now {
+                break;
+            }
+        }
+        self.cursor = (self.cursor + EVICT_SAMPLE) % len;
+        victim.is_some_and(|(_, i)| self.remove(i, hasher).is_some())
+    }
+
+    /// Estimated heap bytes: table, slab chunks, keys, logs, blocklist records.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let records: usize = self
+            .blocks
+            .iter()
+            .map(|(k, r)| {
+                alloc_size(k.len()) + alloc_size(r.reason.len()) + alloc_size(r.blocked_by.len())
+            })
+            .sum();
+        let record_table = if self.blocks.capacity() == 0 {
+            0
+        } else {
+            alloc_size(
+                (self.blocks.capacity() * 8 / 7 + 1).next_power_of_two()
+                    * (size_of::<(Box<str>, BlockRecord)>() + 1),
+            )
+        };
+        self.table.allocation_size() + self.slab.heap_bytes() + self.heap + records + record_table
+    }
+}
