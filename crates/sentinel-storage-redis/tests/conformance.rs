@@ -2,6 +2,7 @@
 //! mode, against one real `redis-server` (each case uses its own keys). The suite's
 //! `full_u64_time` option is on: the scripts compute on offsets from `now`, so timestamps far
 //! beyond 2^53 µs are exact too.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Hostile `Scope::Custom` values (`:`, `{`, `}`, `*`, spaces, newlines, 10 KB of text) go
 //! through the engine without a Redis error and cannot touch another subject's keys.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The Lua scripts against the reference: random sequences of (advance, cost, peek, reset,
 //! clock step back) give exactly the decisions of `sentinel_core::RateLimitState`, for all
 //! three algorithms, in client-clock mode against a real Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -4,6 +4,7 @@
 //!
 //! These tests run on tokio's real clock (Redis is real) but never assert a duration: a
 //! generous `tokio::time::timeout` only detects a hang.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 

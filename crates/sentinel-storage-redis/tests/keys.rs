@@ -1,6 +1,7 @@
 //! What the store leaves in Redis: after a mixed workload, every key of ours has a TTL (except
 //! permanent blocks, the one documented exception), no key lies outside the prefix, and each
 //! decision is a single command (one round trip).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -1,9 +1,9 @@
 //! The Redis password never appears in `Debug` or `Display` of the config, the store, any
 //! error (and its whole `source()` chain), or the engine's logs.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 
-use std::error::Error as _;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,7 +88,7 @@ async fn connection_errors_never_show_the_password() {
     for userinfo in [
         format!(":{WRONG}"),
         format!("alice:{WRONG}"),
-        format!("{WRONG}"),
+        WRONG.to_owned(),
     ] {
         let store = store(&url(server.port(), &userinfo));
         let e = store.ping().await.unwrap_err();

@@ -1,5 +1,6 @@
 //! Two "workers" (two stores with separate pools) hammering one key from many tasks never
 //! allow more than `limit` per window together.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 
@@ -100,7 +101,7 @@ async fn two_workers_never_exceed_the_limit_server_clock() {
         let skew = Arc::new(SystemClock);
         let granted = hammer(&workers, &key, algorithm, quota, move || {
             let t = skew.now();
-            if t.as_micros() % 2 == 0 {
+            if t.as_micros().is_multiple_of(2) {
                 t.saturating_add(Duration::from_secs(7200))
             } else {
                 Timestamp::EPOCH

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests (each test file spawns its own Redis).
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
