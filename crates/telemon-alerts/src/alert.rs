@@ -160,11 +160,10 @@ impl Alert {
             self.error_type = Some(short_type_name(std::any::type_name::<E>()).to_owned());
         }
         self.error_chain = error_chain(error);
-        if self.message.is_empty() {
-            if let Some(first) = self.error_chain.first() {
+        if self.message.is_empty()
+            && let Some(first) = self.error_chain.first() {
                 self.message = first.clone();
             }
-        }
         self
     }
 

@@ -331,11 +331,10 @@ impl Config {
             }
         }
         let api_url = v.string("TELEMON_API_URL");
-        if let Some(u) = api_url.as_deref() {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
+        if let Some(u) = api_url.as_deref()
+            && !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(bad("TELEMON_API_URL", "must start with http:// or https://"));
             }
-        }
         let every_level_has_chat = per_level.iter().filter(|(_, c, _)| c.is_some()).count() == 3;
         if enabled && chat_id.is_none() && !every_level_has_chat {
             return Err(ConfigEnvError::Missing {
@@ -381,14 +380,13 @@ impl Config {
             })?),
         };
         let key_prefix = v.string("TELEMON_KEY_PREFIX");
-        if let Some(p) = key_prefix.as_deref() {
-            if sentinel_core::KeyBuilder::new(p).is_err() {
+        if let Some(p) = key_prefix.as_deref()
+            && sentinel_core::KeyBuilder::new(p).is_err() {
                 return Err(bad(
                     "TELEMON_KEY_PREFIX",
                     format!("must be 1-64 characters of [A-Za-z0-9_.-] (got {p:?})"),
                 ));
             }
-        }
         let mut ignore_statuses = Vec::new();
         for s in v.list("TELEMON_IGNORE_STATUSES") {
             match s.parse::<u16>() {
@@ -402,14 +400,13 @@ impl Config {
             }
         }
         let redis_url = v.string("TELEMON_REDIS_URL");
-        if let Some(u) = redis_url.as_deref() {
-            if !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("redis+unix://")) {
+        if let Some(u) = redis_url.as_deref()
+            && !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("redis+unix://")) {
                 return Err(bad(
                     "TELEMON_REDIS_URL",
                     "must start with redis://, rediss:// or redis+unix://",
                 ));
             }
-        }
         Ok(Self {
             enabled,
             bot_token,

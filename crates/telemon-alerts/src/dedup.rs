@@ -18,8 +18,8 @@
 //!   `now - value`; only the worker that just won `db` writes it, so it behaves as a register).
 //!
 //! An occurrence batch of `n` repeats: `first = debounce(db)`, `T = add(n, n)`. The winner
-//! reads `A = k`, reports `T - n - A` repeats "since last" and advances `k` by that plus one
-//! (itself). Losers only counted. When a worker's local timer finds `n - k > 0` after the
+//! reads `A = k`, reports `T - n - A` repeats "since last" (only if a previous alert exists)
+//! and advances `k` by what it reported plus one (itself). Losers are only counted. When a worker's local timer finds `n - k > 0` after the
 //! cooldown, it claims the next window with `debounce(db)` and, if it wins, sends the
 //! follow-up "+N since last" and advances `k`; a real occurrence winning the window does the
 //! same in its alert. `debounce` decides who speaks, so the follow-up goes out exactly once
@@ -242,13 +242,21 @@ impl Dedup {
 
     /// After winning the window: everything up to `upto` plus `extra` is covered by the
     /// message about to be sent. Returns the repeats since the last alert.
+    ///
+    /// The first alert of an incident (no previous alert recorded) reports nothing: repeats
+    /// counted by other workers at the same moment belong to *this* alert's cooldown and are
+    /// left for the follow-up, so "+N since last" only ever counts after a real previous alert.
     async fn acknowledge(&self, fp: &Fingerprint, upto: u64, extra: u64) -> Option<Suppressed> {
-        let acked_key = self.key(fp, "k");
-        let acked = self.shared.get(&acked_key).await;
-        let since = upto.saturating_sub(acked);
-        self.shared.add(&acked_key, since + extra).await;
         let now_s = self.shared.now().as_micros() / 1_000_000;
         let last = self.shared.swap_register(&self.key(fp, "t"), now_s).await;
+        let acked_key = self.key(fp, "k");
+        let acked = self.shared.get(&acked_key).await;
+        let since = if last == 0 && extra > 0 {
+            0
+        } else {
+            upto.saturating_sub(acked)
+        };
+        self.shared.add(&acked_key, since + extra).await;
         let over = (last > 0 && last <= now_s).then(|| Duration::from_secs(now_s - last));
         (since > 0).then_some(Suppressed { count: since, over })
     }

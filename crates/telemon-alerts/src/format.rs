@@ -238,7 +238,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -494,11 +494,11 @@ mod tests {
         let mut rest = html;
         while let Some(i) = rest.find(['<', '&']) {
             let tail = &rest[i..];
-            if tail.starts_with('&') {
+            if let Some(after) = tail.strip_prefix('&') {
                 if !["&lt;", "&gt;", "&amp;", "&quot;"].iter().any(|e| tail.starts_with(e)) {
                     return false;
                 }
-                rest = &tail[1..];
+                rest = after;
                 continue;
             }
             let Some(end) = tail.find('>') else { return false };

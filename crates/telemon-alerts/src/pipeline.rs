@@ -271,11 +271,10 @@ impl Pipeline {
 
     async fn window_add(&mut self, now: Timestamp, a: &Alert) {
         let k = window_index(now, self.settings.window);
-        if self.current.as_ref().is_some_and(|(ck, _)| *ck != k) {
-            if let Some((ck, sum)) = self.current.take() {
+        if self.current.as_ref().is_some_and(|(ck, _)| *ck != k)
+            && let Some((ck, sum)) = self.current.take() {
                 self.publish(ck, sum, now).await;
             }
-        }
         self.current
             .get_or_insert_with(|| (k, WindowSummary::default()))
             .1
@@ -380,11 +379,10 @@ impl Pipeline {
         // Warning window ended: publish.
         if let Some((k, _)) = self.current.as_ref() {
             let end = window_start(*k, self.settings.window).saturating_add(self.settings.window);
-            if now >= end {
-                if let Some((k, sum)) = self.current.take() {
+            if now >= end
+                && let Some((k, sum)) = self.current.take() {
                     self.publish(k, sum, now).await;
                 }
-            }
         }
         // Claims due.
         let (due, later): (Vec<_>, Vec<_>) =
@@ -418,11 +416,10 @@ impl Pipeline {
             }
         }
         // Flood digest.
-        if let Some(since) = self.flood.since {
-            if now >= since.saturating_add(self.settings.flood_interval) {
+        if let Some(since) = self.flood.since
+            && now >= since.saturating_add(self.settings.flood_interval) {
                 self.send_flood();
             }
-        }
         // Daily report.
         if let Some(mut d) = self.daily.take() {
             if let Some(r) = d

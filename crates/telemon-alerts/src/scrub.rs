@@ -233,8 +233,8 @@ impl Scrubber {
                 out = s;
             }
         }
-        if cut_at.is_some() {
-            if let Some(i) = char_boundary(&out, max) {
+        if cut_at.is_some()
+            && let Some(i) = char_boundary(&out, max) {
                 out.truncate(i);
                 // Drop the partial token at the cut: it may be the start of a secret that
                 // the patterns could not recognise because it continued past the scan.
@@ -242,7 +242,6 @@ impl Scrubber {
                 out.truncate(keep);
                 out.push('…');
             }
-        }
         out
     }
 

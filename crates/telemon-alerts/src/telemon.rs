@@ -619,16 +619,14 @@ impl Telemon {
             c.lose(DropReason::Shutdown);
             return;
         }
-        if !self.inner.ignore.is_empty() {
-            if let Some(h) = alert.http.as_ref() {
-                if self.inner.ignore.ignores_path(&h.route)
-                    || h.status.is_some_and(|s| self.inner.ignore.ignores_status(s))
+        if !self.inner.ignore.is_empty()
+            && let Some(h) = alert.http.as_ref()
+                && (self.inner.ignore.ignores_path(&h.route)
+                    || h.status.is_some_and(|s| self.inner.ignore.ignores_status(s)))
                 {
                     inc(&c.ignored);
                     return;
                 }
-            }
-        }
         match tx.try_send(Item::Alert(Box::new(alert))) {
             Ok(()) => inc(&c.reported),
             Err(mpsc::error::TrySendError::Full(_)) => c.lose(DropReason::QueueFull),

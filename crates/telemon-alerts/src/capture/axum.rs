@@ -313,8 +313,8 @@ where
                                 res.headers_mut().insert(OCCURRENCE_HEADER, v);
                             }
                         }
-                    } else if let Some(slow) = settings.slow {
-                        if let Some(info) = this.info.as_ref() {
+                    } else if let Some(slow) = settings.slow
+                        && let Some(info) = this.info.as_ref() {
                             let latency = info.start.elapsed();
                             if latency > slow {
                                 this.telemon.report(
@@ -324,7 +324,6 @@ where
                                 );
                             }
                         }
-                    }
                     Poll::Ready(Ok(res))
                 }
             },

@@ -15,10 +15,13 @@ pub const FILTERED: &str = "[Filtered]";
 /// Key fragments that make a `key=value` pair sensitive (free-text rule).
 const KEY_WORDS: &str = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth|credential|private[_-]?key|session|cookie|csrf|xsrf|signature|client[_-]?secret";
 
+/// How the matches of one pattern are replaced.
+type Replacer = fn(&Captures<'_>) -> String;
+
 /// One compiled pattern and how its matches are replaced.
 struct Pattern {
     regex: Regex,
-    replace: fn(&Captures<'_>) -> String,
+    replace: Replacer,
 }
 
 fn whole(_: &Captures<'_>) -> String {
@@ -76,16 +79,15 @@ pub(crate) fn luhn_card(s: &str) -> bool {
     if !(13..=19).contains(&digits.len()) {
         return false;
     }
-    let prefix_ok = match digits.as_slice() {
-        [4, ..] => true,
-        [5, 1..=5, ..] => true,
-        [2, 2..=7, ..] => true,
-        [3, 4 | 7, ..] => true,
-        [3, 0 | 6 | 8, ..] => true,
-        [6, 0, 1, 1, ..] | [6, 5, ..] | [6, 2, ..] => true,
-        [3, 5, ..] => true,
-        _ => false,
-    };
+    let prefix_ok = matches!(
+        digits.as_slice(),
+        [4, ..]
+            | [5, 1..=5, ..]
+            | [2, 2..=7, ..]
+            | [3, 0 | 4..=8, ..]
+            | [6, 0, 1, 1, ..]
+            | [6, 2 | 5, ..]
+    );
     if !prefix_ok {
         return false;
     }
@@ -107,7 +109,7 @@ pub(crate) fn luhn_card(s: &str) -> bool {
 /// tokens (so `Authorization: Bearer x` loses the token, not just the word), then
 /// self-identifying tokens, then the generic `key=value` rule, then card numbers.
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
-    let specs: Vec<(&str, fn(&Captures<'_>) -> String)> = vec![
+    let specs: Vec<(&str, Replacer)> = vec![
         // Private-key blocks (PEM), also with literal "\n" escapes as found in JSON; a block cut
         // by truncation (no END line) is filtered to the end of the text.
         (
