@@ -18,6 +18,9 @@ const KEY_WORDS: &str = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|ac
 /// How the matches of one pattern are replaced.
 type Replacer = fn(&Captures<'_>) -> String;
 
+/// Keys that are secrets only as whole words (`key=…`, but not `monkey=…`).
+const EXACT_KEYS: &str = r"otp|pin|cvv|cvc|ssn|two[_-]factor|2fa|key|sig|passcode";
+
 /// One compiled pattern and how its matches are replaced.
 struct Pattern {
     regex: Regex,
@@ -174,7 +177,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
 
 static KEY_VALUE_RE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        r#"(?i)([\w.\-]*(?:{KEY_WORDS})[\w.\-\[\]]*)(["']?\s*[:=]\s*)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'&,;]+))"#
+        r#"(?i)([\w.\-]*(?:{KEY_WORDS})[\w.\-\[\]]*|\b(?:{EXACT_KEYS})\b)(["']?\s*[:=]\s*)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'&,;]+))"#
     )
 });
 
