@@ -160,6 +160,7 @@ impl Shard {
             i += 1;
         }
         self.cursor = 0;
+        self.slab.shrink();
         let len = self.slab.len();
         if self.table.capacity() > 4 * len.max(16) {
             let slab = &self.slab;

@@ -73,6 +73,16 @@ impl<T> Slab<T> {
         Some((std::mem::replace(slot, last), Some(self.len)))
     }
 
+    /// Frees the spare chunk and unused chunk slots (after a sweep).
+    pub(crate) fn shrink(&mut self) {
+        self.chunks.truncate(self.len.div_ceil(CHUNK));
+        if self.len == 0 {
+            self.chunks = Vec::new();
+        } else if self.chunks.capacity() > 2 * self.chunks.len() + 4 {
+            self.chunks.shrink_to_fit();
+        }
+    }
+
     /// Heap bytes held by the chunks.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.chunks.len() * super::entry::alloc_size(CHUNK * size_of::<T>())
@@ -114,5 +124,10 @@ mod tests {
             s.pop();
         }
         assert_eq!(s.chunks.len(), 3, "two full chunks and one spare");
+        s.shrink();
+        assert_eq!(s.chunks.len(), 2);
+        while s.pop().is_some() {}
+        s.shrink();
+        assert_eq!(s.heap_bytes(), 0);
     }
 }

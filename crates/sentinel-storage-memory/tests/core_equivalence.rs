@@ -2,6 +2,7 @@
 //! through `sentinel_core::RateLimitState` directly, compared field by field. Covers what the
 //! conformance suite leaves to each store: a clock stepping back at any point, cost 0, one key
 //! used with several algorithms, and idle-key sweeping being invisible.
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::collections::HashMap;
 use std::time::Duration;
