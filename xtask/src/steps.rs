@@ -104,9 +104,12 @@ pub(crate) fn feature_matrix() -> Vec<Step> {
 pub(crate) fn tests() -> Step {
     Step::blocking("test", || {
         if cmd::succeeds(cargo().args(["nextest", "--version"])) {
+            // The config kills hung tests (see the file).
             cmd::run(cargo().args([
                 "nextest",
                 "run",
+                "--config-file",
+                "xtask/nextest.toml",
                 "--workspace",
                 "--all-features",
                 "--no-fail-fast",
@@ -243,5 +246,25 @@ fn split_area(args: &[String]) -> (Option<&str>, &[String]) {
             _ => (Some(first.as_str()), rest),
         },
         None => (None, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_area;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|&a| a.to_owned()).collect()
+    }
+
+    #[test]
+    fn bench_and_demo_arguments_split_at_double_dash() {
+        let args = strings(&["redis", "--", "--quick"]);
+        assert_eq!(split_area(&args), (Some("redis"), &args[2..]));
+        let args = strings(&["--", "--quick"]);
+        assert_eq!(split_area(&args), (None, &args[1..]));
+        let args = strings(&["memory"]);
+        assert_eq!(split_area(&args), (Some("memory"), &args[1..]));
+        assert_eq!(split_area(&[]), (None, &[][..]));
     }
 }
