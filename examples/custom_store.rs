@@ -18,8 +18,8 @@ use std::time::Duration;
 use sentinel_core::async_trait;
 use sentinel_core::{
     Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Event, ManualClock, Policy,
-    PolicyRegistry, Quota, RateLimitState, RateLimitStore, Scope, Sentinel, StoreError,
-    Timestamp, Verdict,
+    PolicyRegistry, Quota, RateLimitState, RateLimitStore, Scope, Sentinel, StoreError, Timestamp,
+    Verdict,
 };
 
 /// Everything in one map, guarded by one lock.
@@ -168,7 +168,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let names: Vec<_> = outcomes.iter().map(Verdict::as_str).collect();
     assert_eq!(
         names,
-        ["allowed", "allowed", "allowed", "throttled", "debounced", "debounced"]
+        [
+            "allowed",
+            "allowed",
+            "allowed",
+            "throttled",
+            "debounced",
+            "debounced"
+        ]
     );
     let stats = sentinel.stats();
     println!(

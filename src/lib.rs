@@ -27,9 +27,8 @@ pub use telemon_alerts as alerts;
 /// The names most programs need, in one `use sentinel::prelude::*;`.
 pub mod prelude {
     pub use sentinel_core::{
-        Algorithm, BlockRecord, Clock, Decision, Escalation, Event, FailMode, ManualClock,
-        Policy, PolicyRegistry, Quota, Scope, Sentinel, Store, Subject, SystemClock, Timestamp,
-        Verdict,
+        Algorithm, BlockRecord, Clock, Decision, Escalation, Event, FailMode, ManualClock, Policy,
+        PolicyRegistry, Quota, Scope, Sentinel, Store, Subject, SystemClock, Timestamp, Verdict,
     };
 
     #[cfg(feature = "memory")]
