@@ -1,38 +1,44 @@
+
 -- Sliding-window-log step (sentinel_core::SlidingWindowState::step).
 --
--- The log is a ring in one hash: fields 'h' (sequence number of the oldest entry), 'n' (next
--- sequence number), 'u' (sum of the costs in the log), 'l' (timestamp of the newest entry),
--- and one field per entry, '<seq>' = '<ts us>:<cost>', oldest first. A step reads the header,
--- drops the expired head entries and appends or merges one entry: O(1) amortised. Only a
+-- The log is a ring in one hash: one field per entry, '<seq>' = '<ts>:<cost>' (ts absolute
+-- µs), oldest first, and a header: 'h' sequence number of the oldest entry, 'n' the next one,
+-- 'u' sum of the costs, 'l' and 'c' timestamp and cost of the newest entry, 'o' timestamp of
+-- the oldest. A grant reads the header, appends (or merges into) the newest entry and drops
+-- expired ones from the head: O(1) amortised, three commands when nothing expires. Only a
 -- refusal walks the log (until enough would be freed), so a step is O(limit) at worst, and
 -- limit <= 10,000 (SlidingWindowState::MAX_LIMIT).
 --
 -- KEYS[1] state key
--- ARGV: now_us|'' limit period_us cost peek(0/1) extra_ttl_ms
+-- ARGV: now|'' limit period_us cost peek(0/1) extra_ttl_ms
 -- Reply: {allowed, remaining, retry_after_us (-1 = never), reset_after_us}
 local key = KEYS[1]
-local now_raw = sentinel_now(ARGV[1])
 local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
 local peek = ARGV[5] == '1'
-local extra = tonumber(ARGV[6])
 
-local hdr = redis.call('HMGET', key, 'h', 'n', 'u', 'l')
-local exists = hdr[1] or hdr[2] or hdr[3] or hdr[4]
-local h, n, u, last = 0, 0, 0, nil
+local function malformed()
+  return redis.error_reply('ERR sentinel: malformed sliding-window state')
+end
+
+local hdr = redis.call('HMGET', key, 'h', 'n', 'u', 'l', 'c', 'o')
+local exists = hdr[1] or hdr[2] or hdr[3] or hdr[4] or hdr[5] or hdr[6]
+local h, n, u, last, last_cost, oldest = 0, 0, 0, nil, nil, nil
 if exists then
-  if not (is_digits(hdr[1]) and is_digits(hdr[2]) and is_digits(hdr[3]) and is_digits(hdr[4])) then
-    return sentinel_malformed('sliding-window')
+  if not (hdr[1] and hdr[2] and hdr[3] and hdr[4] and hdr[5] and hdr[6]) then
+    return malformed()
   end
-  h, n, u, last = tonumber(hdr[1]), tonumber(hdr[2]), tonumber(hdr[3]), ts_in(hdr[4])
-  if h >= n then
-    return sentinel_malformed('sliding-window')
+  h, n, u, last_cost = tonumber(hdr[1]), tonumber(hdr[2]), tonumber(hdr[3]), tonumber(hdr[5])
+  last, oldest = ts_in(hdr[4]), ts_in(hdr[6])
+  if not (h and n and u and last_cost and last and oldest) or h >= n then
+    return malformed()
   end
 end
 
+-- An entry's (ts offset, cost), or nil.
 local function entry(seq)
-  local raw = redis.call('HGET', key, fmt(seq))
+  local raw = redis.call('HGET', key, string.format('%.0f', seq))
   if not raw then
     return nil
   end
@@ -44,41 +50,54 @@ local function entry(seq)
 end
 
 -- A clock that steps back stands still.
-local now = now_raw
+local now_raw = now
 if exists and last > now then
   now = last
 end
 
--- Entries at ts count while now < ts + period.
-local first = h
-local used = u
-while first < n do
-  local ts, c = entry(first)
-  if not ts then
-    return sentinel_malformed('sliding-window')
-  end
-  if ts + period > now then
-    break
-  end
-  used = used - c
-  first = first + 1
+-- Entries at ts count while now < ts + period: find the first one still counting.
+local first, used, first_ts = h, u, oldest
+if exists and oldest + period <= now then
+  repeat
+    local ts, c = entry(first)
+    if not ts then
+      return malformed()
+    end
+    if ts + period > now then
+      first_ts = ts
+      break
+    end
+    used = used - c
+    first = first + 1
+  until first >= n
 end
 local live = first < n
 
-local function reset_now()
-  if live then
-    return last + period - now
-  end
-  return 0
+local left = limit - used
+if left < 0 then
+  left = 0
 end
-local function left(x)
-  if x > limit then
-    return 0
-  end
-  return limit - x
+local reset = 0
+if live then
+  reset = last + period - now
 end
 
--- Persists the dropped head entries (the same state the reference keeps).
+-- Deletes the dropped head entries (HDEL in chunks, below Lua's C-stack limit for unpack).
+local function delete_dropped()
+  local fields = {}
+  for seq = h, first - 1 do
+    fields[#fields + 1] = string.format('%.0f', seq)
+    if #fields == 1000 then
+      redis.call('HDEL', key, unpack(fields))
+      fields = {}
+    end
+  end
+  if #fields > 0 then
+    redis.call('HDEL', key, unpack(fields))
+  end
+end
+
+-- Persists the drop (the reference keeps the shortened log even when it refuses).
 local function commit_drop()
   if first == h then
     return
@@ -87,22 +106,20 @@ local function commit_drop()
     redis.call('DEL', key)
     return
   end
-  for seq = h, first - 1 do
-    redis.call('HDEL', key, fmt(seq))
-  end
-  redis.call('HSET', key, 'h', fmt(first), 'u', fmt(used))
-  redis.call('PEXPIRE', key, ttl_ms(last + period - now, extra))
+  delete_dropped()
+  redis.call('HSET', key, 'h', string.format('%.0f', first), 'u', used, 'o', ts_out(first_ts))
 end
 
 if cost > limit then
   if not peek then
     commit_drop()
   end
-  return {0, left(used), -1, reset_now()}
+  return {0, left, -1, reset}
 end
 
 if used + cost <= limit then
   if peek then
+    -- What the stored log itself needs to be forgotten.
     local r = 0
     if exists then
       r = last + period - now_raw
@@ -112,47 +129,48 @@ if used + cost <= limit then
     end
     return {1, limit - used - cost + 1, 0, r}
   end
-  if live then
-    for seq = h, first - 1 do
-      redis.call('HDEL', key, fmt(seq))
-    end
-  end
+  local stamp = ts_out(now)
   if live and last == now then
-    local ts, c = entry(n - 1)
-    if not ts then
-      return sentinel_malformed('sliding-window')
+    -- Same microsecond as the newest entry: merge into it.
+    if first > h then
+      delete_dropped()
     end
-    redis.call('HSET', key, fmt(n - 1), ts_out(ts) .. ':' .. fmt(c + cost))
+    local c = last_cost + cost
+    redis.call('HSET', key, string.format('%.0f', n - 1), stamp .. ':' .. c,
+      'h', string.format('%.0f', first), 'u', used + cost, 'c', c, 'o', ts_out(first_ts))
+  elseif live then
+    if first > h then
+      delete_dropped()
+    end
+    redis.call('HSET', key, string.format('%.0f', n), stamp .. ':' .. cost,
+      'h', string.format('%.0f', first), 'n', string.format('%.0f', n + 1), 'u', used + cost,
+      'l', stamp, 'c', cost, 'o', ts_out(first_ts))
   else
-    if not live and exists then
+    if exists then
       redis.call('DEL', key)
-      first, n = 0, 0
     end
-    redis.call('HSET', key, fmt(n), ts_out(now) .. ':' .. fmt(cost))
-    n = n + 1
+    redis.call('HSET', key, '0', stamp .. ':' .. cost, 'h', '0', 'n', '1', 'u', cost,
+      'l', stamp, 'c', cost, 'o', stamp)
   end
-  used = used + cost
-  redis.call('HSET', key, 'h', fmt(first), 'n', fmt(n), 'u', fmt(used), 'l', ts_out(now))
-  redis.call('PEXPIRE', key, ttl_ms(period, extra))
-  return {1, limit - used, 0, period}
+  redis.call('PEXPIRE', key, ttl_ms(period, tonumber(ARGV[6])))
+  return {1, limit - used - cost, 0, period}
 end
 
 -- Refused: the shortest wait is until enough of the oldest entries have left the window.
 if not peek then
   commit_drop()
 end
-local remaining = left(used)
-local freed_left = used
 local retry = 0
+local still = used
 for seq = first, n - 1 do
   local ts, c = entry(seq)
   if not ts then
-    return sentinel_malformed('sliding-window')
+    return malformed()
   end
-  freed_left = freed_left - c
-  if freed_left + cost <= limit then
+  still = still - c
+  if still + cost <= limit then
     retry = ts + period - now
     break
   end
 end
-return {0, remaining, retry, reset_now()}
+return {0, left, retry, reset}
