@@ -127,8 +127,7 @@ fn redis_benchmark(port: u16, key: &str, decisions: usize, clients: usize) -> Re
     // The last "…: N requests per second" line (with -q, progress lines end with '\r').
     let line = text
         .split(['\r', '\n'])
-        .filter(|l| l.contains("requests per second"))
-        .last()
+        .rfind(|l| l.contains("requests per second"))
         .ok_or_else(|| {
             format!(
                 "unexpected redis-benchmark output: {text:?} {:?}",
