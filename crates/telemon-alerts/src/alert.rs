@@ -161,9 +161,10 @@ impl Alert {
         }
         self.error_chain = error_chain(error);
         if self.message.is_empty()
-            && let Some(first) = self.error_chain.first() {
-                self.message = first.clone();
-            }
+            && let Some(first) = self.error_chain.first()
+        {
+            self.message = first.clone();
+        }
         self
     }
 
@@ -270,7 +271,12 @@ pub(crate) fn short_type_name(full: &str) -> &str {
     let head = &full[..outer_end];
     let mut idx = head.len();
     let mut seen = 0;
-    for (i, _) in head.match_indices("::").collect::<Vec<_>>().into_iter().rev() {
+    for (i, _) in head
+        .match_indices("::")
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         seen += 1;
         idx = i + 2;
         if seen == 2 {

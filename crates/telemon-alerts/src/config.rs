@@ -201,7 +201,10 @@ fn bad(var: &'static str, reason: impl Into<String>) -> ConfigEnvError {
 impl Vars {
     /// The raw string of `var` (`TELEMON_X` → figment key `x`); empty counts as unset.
     fn raw(&self, var: &'static str) -> Option<String> {
-        let key = var.strip_prefix("TELEMON_").unwrap_or(var).to_ascii_lowercase();
+        let key = var
+            .strip_prefix("TELEMON_")
+            .unwrap_or(var)
+            .to_ascii_lowercase();
         self.figment
             .find_value(&key)
             .ok()
@@ -214,7 +217,11 @@ impl Vars {
         self.raw(var)
     }
 
-    fn int<T: std::str::FromStr>(&self, var: &'static str, what: &str) -> Result<Option<T>, ConfigEnvError> {
+    fn int<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        what: &str,
+    ) -> Result<Option<T>, ConfigEnvError> {
         match self.raw(var) {
             None => Ok(None),
             Some(s) => s
@@ -267,7 +274,9 @@ impl Vars {
                     Ok(v) if (100..=599).contains(&v) => Ok(v),
                     _ => Err(bad(
                         var,
-                        format!("must list HTTP statuses 100-599 or ranges like 500-599 (got {part:?})"),
+                        format!(
+                            "must list HTTP statuses 100-599 or ranges like 500-599 (got {part:?})"
+                        ),
                     )),
                 }
             };
@@ -307,9 +316,21 @@ impl Config {
         let thread_id = v.int::<i32>("TELEMON_THREAD_ID", "an integer")?;
         let mut per_level = Vec::new();
         for (level, chat_var, thread_var) in [
-            (Level::Critical, "TELEMON_CRITICAL_CHAT_ID", "TELEMON_CRITICAL_THREAD_ID"),
-            (Level::Warning, "TELEMON_WARNING_CHAT_ID", "TELEMON_WARNING_THREAD_ID"),
-            (Level::Info, "TELEMON_INFO_CHAT_ID", "TELEMON_INFO_THREAD_ID"),
+            (
+                Level::Critical,
+                "TELEMON_CRITICAL_CHAT_ID",
+                "TELEMON_CRITICAL_THREAD_ID",
+            ),
+            (
+                Level::Warning,
+                "TELEMON_WARNING_CHAT_ID",
+                "TELEMON_WARNING_THREAD_ID",
+            ),
+            (
+                Level::Info,
+                "TELEMON_INFO_CHAT_ID",
+                "TELEMON_INFO_THREAD_ID",
+            ),
         ] {
             let c = v.int::<i64>(chat_var, "an integer")?;
             let t = v.int::<i32>(thread_var, "an integer")?;
@@ -332,9 +353,13 @@ impl Config {
         }
         let api_url = v.string("TELEMON_API_URL");
         if let Some(u) = api_url.as_deref()
-            && !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(bad("TELEMON_API_URL", "must start with http:// or https://"));
-            }
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(bad(
+                "TELEMON_API_URL",
+                "must start with http:// or https://",
+            ));
+        }
         let every_level_has_chat = per_level.iter().filter(|(_, c, _)| c.is_some()).count() == 3;
         if enabled && chat_id.is_none() && !every_level_has_chat {
             return Err(ConfigEnvError::Missing {
@@ -376,17 +401,21 @@ impl Config {
         let daily_report = match v.raw("TELEMON_DAILY_REPORT_UTC") {
             None => None,
             Some(s) => Some(DailyReport::parse(&s).map_err(|_| {
-                bad("TELEMON_DAILY_REPORT_UTC", format!("must be a UTC time HH:MM (got {s:?})"))
+                bad(
+                    "TELEMON_DAILY_REPORT_UTC",
+                    format!("must be a UTC time HH:MM (got {s:?})"),
+                )
             })?),
         };
         let key_prefix = v.string("TELEMON_KEY_PREFIX");
         if let Some(p) = key_prefix.as_deref()
-            && sentinel_core::KeyBuilder::new(p).is_err() {
-                return Err(bad(
-                    "TELEMON_KEY_PREFIX",
-                    format!("must be 1-64 characters of [A-Za-z0-9_.-] (got {p:?})"),
-                ));
-            }
+            && sentinel_core::KeyBuilder::new(p).is_err()
+        {
+            return Err(bad(
+                "TELEMON_KEY_PREFIX",
+                format!("must be 1-64 characters of [A-Za-z0-9_.-] (got {p:?})"),
+            ));
+        }
         let mut ignore_statuses = Vec::new();
         for s in v.list("TELEMON_IGNORE_STATUSES") {
             match s.parse::<u16>() {
@@ -401,12 +430,15 @@ impl Config {
         }
         let redis_url = v.string("TELEMON_REDIS_URL");
         if let Some(u) = redis_url.as_deref()
-            && !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("redis+unix://")) {
-                return Err(bad(
-                    "TELEMON_REDIS_URL",
-                    "must start with redis://, rediss:// or redis+unix://",
-                ));
-            }
+            && !(u.starts_with("redis://")
+                || u.starts_with("rediss://")
+                || u.starts_with("redis+unix://"))
+        {
+            return Err(bad(
+                "TELEMON_REDIS_URL",
+                "must start with redis://, rediss:// or redis+unix://",
+            ));
+        }
         Ok(Self {
             enabled,
             bot_token,

@@ -141,7 +141,11 @@ impl DailyState {
             return None;
         }
         let claim = format!("{}:daily:{day}", shared.prefix());
-        if !shared.claim(&claim, Duration::from_secs(2 * 86_400)).await.unwrap_or(false) {
+        if !shared
+            .claim(&claim, Duration::from_secs(2 * 86_400))
+            .await
+            .unwrap_or(false)
+        {
             return None;
         }
         let yesterday = day.saturating_sub(1);
@@ -150,24 +154,24 @@ impl DailyState {
         let mut lines = vec![
             ("errors and alerts (all workers)".to_owned(), thousands(occ)),
             ("sent by this worker".to_owned(), thousands(m.sent)),
-            ("suppressed by this worker".to_owned(), thousands(m.suppressed)),
-            ("dropped by this worker".to_owned(), thousands(m.dropped.total())),
+            (
+                "suppressed by this worker".to_owned(),
+                thousands(m.suppressed),
+            ),
+            (
+                "dropped by this worker".to_owned(),
+                thousands(m.dropped.total()),
+            ),
         ];
         if let Some(src) = self.cfg.source.as_ref() {
-            lines.extend(
-                src.lines()
-                    .await
-                    .into_iter()
-                    .take(40)
-                    .map(|(k, v)| {
-                        let v = if scrubber.is_sensitive_key(&k) {
-                            crate::scrub::FILTERED.to_owned()
-                        } else {
-                            scrubber.scrub_text(&v)
-                        };
-                        (scrubber.scrub_text(&k), v)
-                    }),
-            );
+            lines.extend(src.lines().await.into_iter().take(40).map(|(k, v)| {
+                let v = if scrubber.is_sensitive_key(&k) {
+                    crate::scrub::FILTERED.to_owned()
+                } else {
+                    scrubber.scrub_text(&v)
+                };
+                (scrubber.scrub_text(&k), v)
+            }));
         }
         Some(format::render_report(
             origin,
@@ -192,7 +196,10 @@ mod tests {
 
     #[test]
     fn parse_times() {
-        assert_eq!(DailyReport::parse("09:30").unwrap().at_secs, 9 * 3600 + 30 * 60);
+        assert_eq!(
+            DailyReport::parse("09:30").unwrap().at_secs,
+            9 * 3600 + 30 * 60
+        );
         assert!(DailyReport::parse("24:00").is_err());
         assert!(DailyReport::parse("9").is_err());
         assert!(DailyReport::parse("aa:bb").is_err());

@@ -36,8 +36,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sentinel_core::{
-    Algorithm, Clock, DebounceStore, Decision, Fingerprint, Quota, RateLimitStore, Store, StoreError,
-    Timestamp,
+    Algorithm, Clock, DebounceStore, Decision, Fingerprint, Quota, RateLimitStore, Store,
+    StoreError, Timestamp,
 };
 use sentinel_storage_memory::MemoryStore;
 
@@ -136,7 +136,10 @@ impl Shared {
             Ok(b) => b,
             Err(e) => {
                 self.failed(&e);
-                self.fallback.debounce(key, window, now).await.unwrap_or(true)
+                self.fallback
+                    .debounce(key, window, now)
+                    .await
+                    .unwrap_or(true)
             }
         }
     }
@@ -153,7 +156,10 @@ impl Shared {
     /// One rate-limit step (fallback: local).
     pub(crate) async fn hit(&self, key: &str, algorithm: Algorithm, quota: &Quota) -> bool {
         let now = self.now();
-        match self.timed(self.store.hit(key, algorithm, quota, 1, now)).await {
+        match self
+            .timed(self.store.hit(key, algorithm, quota, 1, now))
+            .await
+        {
             Ok(d) => d.allowed,
             Err(e) => {
                 self.failed(&e);
@@ -232,7 +238,10 @@ impl Dedup {
 
     /// Records `n` occurrences of `fp` (the first of which is the candidate alert).
     pub(crate) async fn occurrences(&self, fp: &Fingerprint, n: u64) -> Verdict {
-        let first = self.shared.debounce(&self.key(fp, "db"), self.cooldown).await;
+        let first = self
+            .shared
+            .debounce(&self.key(fp, "db"), self.cooldown)
+            .await;
         let total = self.shared.add(&self.key(fp, "n"), n).await;
         if !first {
             return Verdict::Suppressed;
@@ -274,7 +283,11 @@ impl Dedup {
         if self.pending(fp).await == 0 {
             return FollowUp::Nothing;
         }
-        if !self.shared.debounce(&self.key(fp, "db"), self.cooldown).await {
+        if !self
+            .shared
+            .debounce(&self.key(fp, "db"), self.cooldown)
+            .await
+        {
             return FollowUp::WindowOpen;
         }
         let total = self.shared.get(&self.key(fp, "n")).await;
@@ -331,7 +344,10 @@ mod tests {
         let s = a.claim_followup(&fp).await;
         assert_eq!(
             s,
-            FollowUp::Send(Suppressed { count: 9_999, over: Some(Duration::from_secs(61)) })
+            FollowUp::Send(Suppressed {
+                count: 9_999,
+                over: Some(Duration::from_secs(61))
+            })
         );
         assert_eq!(b.claim_followup(&fp).await, FollowUp::Nothing);
         // A new occurrence after another cooldown alerts at once with nothing pending.
@@ -349,7 +365,10 @@ mod tests {
         clock.advance(Duration::from_secs(90));
         assert_eq!(
             a.occurrences(&fp, 1).await,
-            Verdict::Send(Some(Suppressed { count: 2, over: Some(Duration::from_secs(90)) }))
+            Verdict::Send(Some(Suppressed {
+                count: 2,
+                over: Some(Duration::from_secs(90))
+            }))
         );
         assert_eq!(a.pending(&fp).await, 0);
     }

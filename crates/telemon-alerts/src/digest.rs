@@ -76,7 +76,13 @@ impl WindowSummary {
             st.s = if a.message.is_empty() {
                 a.title.chars().take(120).collect()
             } else {
-                a.message.lines().next().unwrap_or("").chars().take(120).collect()
+                a.message
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(120)
+                    .collect()
             };
         }
     }
@@ -111,10 +117,18 @@ impl WindowSummary {
                 count: v.c,
                 max: v.max.map(Duration::from_micros),
                 p95: p95(&v.lat).map(Duration::from_micros),
-                sample: if v.lat.is_empty() { v.s.clone() } else { String::new() },
+                sample: if v.lat.is_empty() {
+                    v.s.clone()
+                } else {
+                    String::new()
+                },
             })
             .collect();
-        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.endpoint.cmp(&b.endpoint)));
+        rows.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.endpoint.cmp(&b.endpoint))
+        });
         let total = rows.len();
         rows.truncate(limit);
         (rows, total)

@@ -30,7 +30,8 @@ impl IgnoreRules {
     /// Ignores `prefix` and everything below it (by segment).
     #[must_use]
     pub fn path(mut self, prefix: &str) -> Self {
-        self.paths.push(segments(prefix).map(str::to_owned).collect());
+        self.paths
+            .push(segments(prefix).map(str::to_owned).collect());
         self
     }
 

@@ -97,18 +97,31 @@ mod tests {
         assert_eq!(normalize("at 2024-05-01T10:00:00Z"), "at <date>");
         assert_eq!(normalize("mail bob@example.com"), "mail <email>");
         assert_eq!(normalize("ptr 0x7ffd1234"), "ptr <hex>");
-        assert_eq!(normalize("commit 3f786850e387550fdab836ed7e6dc881de23001b"), "commit <hex>");
+        assert_eq!(
+            normalize("commit 3f786850e387550fdab836ed7e6dc881de23001b"),
+            "commit <hex>"
+        );
         assert_eq!(normalize("ratio 0.75"), "ratio <float>");
         assert_eq!(normalize("no variables here"), "no variables here");
-        assert_eq!(normalize("deadbeef"), "deadbeef", "hex words without digits stay");
+        assert_eq!(
+            normalize("deadbeef"),
+            "deadbeef",
+            "hex words without digits stay"
+        );
     }
 
     #[test]
     fn same_incident_different_ids() {
-        let a = Alert::critical("db error").message("row 17 locked by 10.0.0.1").error_type("sqlx::Error");
-        let b = Alert::critical("db error").message("row 42 locked by 10.0.0.9").error_type("sqlx::Error");
+        let a = Alert::critical("db error")
+            .message("row 17 locked by 10.0.0.1")
+            .error_type("sqlx::Error");
+        let b = Alert::critical("db error")
+            .message("row 42 locked by 10.0.0.9")
+            .error_type("sqlx::Error");
         assert_eq!(fingerprint_of(&a), fingerprint_of(&b));
-        let c = Alert::critical("db error").message("row 42 locked by 10.0.0.9").error_type("io::Error");
+        let c = Alert::critical("db error")
+            .message("row 42 locked by 10.0.0.9")
+            .error_type("io::Error");
         assert_ne!(fingerprint_of(&a), fingerprint_of(&c));
     }
 
@@ -121,7 +134,10 @@ mod tests {
                 ..HttpContext::default()
             })
         };
-        assert_eq!(fingerprint_of(&raw("/users/17")), fingerprint_of(&raw("/users/42")));
+        assert_eq!(
+            fingerprint_of(&raw("/users/17")),
+            fingerprint_of(&raw("/users/42"))
+        );
         let t1 = Alert::critical("boom").route("GET", "/users/{id}");
         let t2 = Alert::critical("boom").route("POST", "/users/{id}");
         assert_ne!(fingerprint_of(&t1), fingerprint_of(&t2));

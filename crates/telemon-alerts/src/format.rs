@@ -292,7 +292,9 @@ fn suppressed_line(doc: &mut Doc, s: Suppressed) {
 
 fn http_line(doc: &mut Doc, a: &Alert) {
     if let Some(h) = a.http.as_ref() {
-        let mut l = doc.line().code(format!("{} {}", h.method, h.route).trim().to_owned());
+        let mut l = doc
+            .line()
+            .code(format!("{} {}", h.method, h.route).trim().to_owned());
         if let Some(status) = h.status {
             l = l.text(format!(" → {status}"));
         }
@@ -351,7 +353,10 @@ pub(crate) fn render_alert(
         let _ = doc.line().bold("Backtrace");
         let _ = doc.line().pre_long(bt.to_owned());
     }
-    let mut l = doc.line().text("fp ").code(fingerprint.chars().take(12).collect::<String>());
+    let mut l = doc
+        .line()
+        .text("fp ")
+        .code(fingerprint.chars().take(12).collect::<String>());
     if let Some(id) = a.occurrence_id.as_deref() {
         l = l.text(" · occurrence ").code(id.to_owned());
     }
@@ -415,9 +420,10 @@ pub(crate) fn render_flood(
     }
     let shown = entries.len() as u64;
     if distinct > shown {
-        let _ = doc
-            .line()
-            .italic(format!("… and {} more distinct", thousands(distinct - shown)));
+        let _ = doc.line().italic(format!(
+            "… and {} more distinct",
+            thousands(distinct - shown)
+        ));
     }
     doc.render(max)
 }
@@ -495,13 +501,18 @@ mod tests {
         while let Some(i) = rest.find(['<', '&']) {
             let tail = &rest[i..];
             if let Some(after) = tail.strip_prefix('&') {
-                if !["&lt;", "&gt;", "&amp;", "&quot;"].iter().any(|e| tail.starts_with(e)) {
+                if !["&lt;", "&gt;", "&amp;", "&quot;"]
+                    .iter()
+                    .any(|e| tail.starts_with(e))
+                {
                     return false;
                 }
                 rest = after;
                 continue;
             }
-            let Some(end) = tail.find('>') else { return false };
+            let Some(end) = tail.find('>') else {
+                return false;
+            };
             let tag = &tail[1..end];
             if let Some(name) = tag.strip_prefix('/') {
                 if stack.pop() != Some(name.to_owned()) {
@@ -524,7 +535,13 @@ mod tests {
 
     #[test]
     fn truncated_html_is_balanced_and_within_limit() {
-        let r = render_alert(&big_alert(), &Origin::default(), "abcdef0123456789", None, 4096);
+        let r = render_alert(
+            &big_alert(),
+            &Origin::default(),
+            "abcdef0123456789",
+            None,
+            4096,
+        );
         assert!(r.html.chars().count() <= 4096, "{}", r.html.chars().count());
         assert!(balanced(&r.html), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"));
@@ -546,9 +563,15 @@ mod tests {
         let a = Alert::critical("db down").message("timeout");
         let r = render_alert(
             &a,
-            &Origin { service: "api".into(), environment: "prod".into() },
+            &Origin {
+                service: "api".into(),
+                environment: "prod".into(),
+            },
             "0123456789abcdef",
-            Some(Suppressed { count: 9_999, over: Some(Duration::from_secs(300)) }),
+            Some(Suppressed {
+                count: 9_999,
+                over: Some(Duration::from_secs(300)),
+            }),
             4096,
         );
         assert!(r.html.contains("<b>db down</b>"));

@@ -32,7 +32,9 @@ pub struct StoreCheck {
 
 impl fmt::Debug for StoreCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreCheck").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("StoreCheck")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,7 +108,14 @@ pub struct HealthMonitor {
 impl fmt::Debug for HealthMonitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HealthMonitor")
-            .field("checks", &self.checks.iter().map(|(c, s)| (c.name().to_owned(), s.clone())).collect::<Vec<_>>())
+            .field(
+                "checks",
+                &self
+                    .checks
+                    .iter()
+                    .map(|(c, s)| (c.name().to_owned(), s.clone()))
+                    .collect::<Vec<_>>(),
+            )
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }

@@ -29,7 +29,11 @@ impl Telemon {
         let Some(shared) = self.inner.shared.as_ref() else {
             return Ok(true);
         };
-        let key = format!("{}:once:{}", shared.prefix(), sentinel_core::key::escape(key));
+        let key = format!(
+            "{}:once:{}",
+            shared.prefix(),
+            sentinel_core::key::escape(key)
+        );
         shared.claim(&key, ttl).await
     }
 

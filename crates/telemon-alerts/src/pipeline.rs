@@ -196,8 +196,7 @@ impl Pipeline {
         let mut groups: Vec<(Fingerprint, Alert, u64)> = Vec::new();
         let mut index: HashMap<Fingerprint, usize> = HashMap::new();
         for a in alerts {
-            if a
-                .error_type
+            if a.error_type
                 .as_deref()
                 .is_some_and(|t| self.ignore.ignores_error_type(t))
             {
@@ -272,9 +271,10 @@ impl Pipeline {
     async fn window_add(&mut self, now: Timestamp, a: &Alert) {
         let k = window_index(now, self.settings.window);
         if self.current.as_ref().is_some_and(|(ck, _)| *ck != k)
-            && let Some((ck, sum)) = self.current.take() {
-                self.publish(ck, sum, now).await;
-            }
+            && let Some((ck, sum)) = self.current.take()
+        {
+            self.publish(ck, sum, now).await;
+        }
         self.current
             .get_or_insert_with(|| (k, WindowSummary::default()))
             .1
@@ -294,7 +294,10 @@ impl Pipeline {
         let (rows, total) = sum.rows(self.settings.digest_rows);
         let mut label = self.window_label(k, note);
         if sum.overflow > 0 {
-            label.push_str(&format!(" · {} more alerts beyond the endpoint cap", sum.overflow));
+            label.push_str(&format!(
+                " · {} more alerts beyond the endpoint cap",
+                sum.overflow
+            ));
         }
         let r = format::render_digest(&self.origin, &label, &rows, total, self.settings.max_chars);
         self.enqueue(Level::Warning, r, "digest");
@@ -380,13 +383,15 @@ impl Pipeline {
         if let Some((k, _)) = self.current.as_ref() {
             let end = window_start(*k, self.settings.window).saturating_add(self.settings.window);
             if now >= end
-                && let Some((k, sum)) = self.current.take() {
-                    self.publish(k, sum, now).await;
-                }
+                && let Some((k, sum)) = self.current.take()
+            {
+                self.publish(k, sum, now).await;
+            }
         }
         // Claims due.
-        let (due, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.to_claim).into_iter().partition(|(_, at, _)| now >= *at);
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.to_claim)
+            .into_iter()
+            .partition(|(_, at, _)| now >= *at);
         self.to_claim = later;
         for (k, _, own) in due {
             self.claim_digest(k, own).await;
@@ -417,14 +422,22 @@ impl Pipeline {
         }
         // Flood digest.
         if let Some(since) = self.flood.since
-            && now >= since.saturating_add(self.settings.flood_interval) {
-                self.send_flood();
-            }
+            && now >= since.saturating_add(self.settings.flood_interval)
+        {
+            self.send_flood();
+        }
         // Daily report.
         if let Some(mut d) = self.daily.take() {
             if let Some(r) = d
-                .due_report(&self.shared, &self.origin, now, &self.counters, &self.scrubber)
-                .await {
+                .due_report(
+                    &self.shared,
+                    &self.origin,
+                    now,
+                    &self.counters,
+                    &self.scrubber,
+                )
+                .await
+            {
                 self.enqueue(Level::Info, r, "daily");
             }
             self.daily = Some(d);
@@ -433,7 +446,8 @@ impl Pipeline {
 
     async fn send_followup(&mut self, fp: Fingerprint, a: &Alert, s: Suppressed, now: Timestamp) {
         if self.budget_allows().await {
-            let r = format::render_followup(a, &self.origin, &fp.to_hex(), s, self.settings.max_chars);
+            let r =
+                format::render_followup(a, &self.origin, &fp.to_hex(), s, self.settings.max_chars);
             // A follow-up of an Info alert stays silent.
             self.enqueue(a.level, r, "followup");
         } else {
@@ -447,7 +461,13 @@ impl Pipeline {
             return;
         }
         let (entries, total, distinct) = self.flood.take(self.settings.flood_rows);
-        let r = format::render_flood(&self.origin, &entries, total, distinct, self.settings.max_chars);
+        let r = format::render_flood(
+            &self.origin,
+            &entries,
+            total,
+            distinct,
+            self.settings.max_chars,
+        );
         self.enqueue(Level::Critical, r, "flood");
     }
 

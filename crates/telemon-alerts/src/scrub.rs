@@ -163,15 +163,18 @@ pub struct Scrubber {
 
 /// `X-Api-Key` → `x_api_key`.
 fn normalise_key(key: &str) -> Cow<'_, str> {
-    if key
-        .bytes()
-        .all(|b| !b.is_ascii_uppercase() && b != b'-')
-    {
+    if key.bytes().all(|b| !b.is_ascii_uppercase() && b != b'-') {
         Cow::Borrowed(key)
     } else {
         Cow::Owned(
             key.chars()
-                .map(|c| if c == '-' { '_' } else { c.to_ascii_lowercase() })
+                .map(|c| {
+                    if c == '-' {
+                        '_'
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
                 .collect(),
         )
     }
@@ -204,12 +207,15 @@ impl Scrubber {
         let k = k.as_ref();
         if self.config.exact_keys.iter().any(|e| e == k)
             || self.config.sensitive_headers.iter().any(|e| e == k)
-            || self.config.key_fragments.iter().any(|f| k.contains(f.as_str()))
+            || self
+                .config
+                .key_fragments
+                .iter()
+                .any(|f| k.contains(f.as_str()))
         {
             return true;
         }
-        !self.config.send_pii
-            && (DEFAULT_PII_HEADERS.contains(&k) || DEFAULT_PII_KEYS.contains(&k))
+        !self.config.send_pii && (DEFAULT_PII_HEADERS.contains(&k) || DEFAULT_PII_KEYS.contains(&k))
     }
 
     /// Scrubs free text: cut to the maximum length, then every secret-shaped value replaced.
@@ -234,14 +240,15 @@ impl Scrubber {
             }
         }
         if cut_at.is_some()
-            && let Some(i) = char_boundary(&out, max) {
-                out.truncate(i);
-                // Drop the partial token at the cut: it may be the start of a secret that
-                // the patterns could not recognise because it continued past the scan.
-                let keep = out.trim_end_matches(is_token_char).len();
-                out.truncate(keep);
-                out.push('…');
-            }
+            && let Some(i) = char_boundary(&out, max)
+        {
+            out.truncate(i);
+            // Drop the partial token at the cut: it may be the start of a secret that
+            // the patterns could not recognise because it continued past the scan.
+            let keep = out.trim_end_matches(is_token_char).len();
+            out.truncate(keep);
+            out.push('…');
+        }
         out
     }
 
@@ -387,7 +394,14 @@ mod tests {
         ] {
             assert!(s.is_sensitive_key(k), "{k}");
         }
-        for k in ["monkey", "keyword", "user_id", "page", "content-type", "accept"] {
+        for k in [
+            "monkey",
+            "keyword",
+            "user_id",
+            "page",
+            "content-type",
+            "accept",
+        ] {
             assert!(!s.is_sensitive_key(k), "{k}");
         }
     }
@@ -405,7 +419,10 @@ mod tests {
     #[test]
     fn percent_encoded_query_keys() {
         let s = Scrubber::default();
-        assert_eq!(s.scrub_query("api%5Fkey=abc&x=1"), "api%5Fkey=[Filtered]&x=1");
+        assert_eq!(
+            s.scrub_query("api%5Fkey=abc&x=1"),
+            "api%5Fkey=[Filtered]&x=1"
+        );
         assert_eq!(s.scrub_query("a=%"), "a=%");
     }
 
@@ -431,7 +448,10 @@ mod tests {
             max_backtrace_lines: 3,
             ..ScrubConfig::default()
         });
-        let bt = (0..10).map(|i| format!("frame {i}")).collect::<Vec<_>>().join("\n");
+        let bt = (0..10)
+            .map(|i| format!("frame {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let out = s.scrub_backtrace(&bt);
         assert_eq!(out, "frame 0\nframe 1\nframe 2\n… 7 more lines");
     }

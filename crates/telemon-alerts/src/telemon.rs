@@ -248,7 +248,9 @@ impl Default for TelemonBuilder {
 
 fn positive(name: &str, d: Duration) -> Result<(), ConfigError> {
     if d.is_zero() {
-        return Err(ConfigError::Invalid(format!("{name} must be greater than zero")));
+        return Err(ConfigError::Invalid(format!(
+            "{name} must be greater than zero"
+        )));
     }
     Ok(())
 }
@@ -621,12 +623,13 @@ impl Telemon {
         }
         if !self.inner.ignore.is_empty()
             && let Some(h) = alert.http.as_ref()
-                && (self.inner.ignore.ignores_path(&h.route)
-                    || h.status.is_some_and(|s| self.inner.ignore.ignores_status(s)))
-                {
-                    inc(&c.ignored);
-                    return;
-                }
+            && (self.inner.ignore.ignores_path(&h.route)
+                || h.status
+                    .is_some_and(|s| self.inner.ignore.ignores_status(s)))
+        {
+            inc(&c.ignored);
+            return;
+        }
         match tx.try_send(Item::Alert(Box::new(alert))) {
             Ok(()) => inc(&c.reported),
             Err(mpsc::error::TrySendError::Full(_)) => c.lose(DropReason::QueueFull),

@@ -205,7 +205,8 @@ impl Transport for MemoryTransport {
                 Ok(())
             }
         };
-        g.attempts.push((tokio::time::Instant::now(), outcome.clone()));
+        g.attempts
+            .push((tokio::time::Instant::now(), outcome.clone()));
         outcome
     }
 }

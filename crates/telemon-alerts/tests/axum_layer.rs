@@ -1,6 +1,7 @@
 //! The axum layer, in-process (the Router called as a tower Service), delivering to the
 //! in-memory transport. The same scenario against the fake Bot API is in `telegram_e2e.rs`.
 #![cfg(feature = "axum")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 
@@ -30,7 +31,10 @@ fn app(telemon: &Telemon) -> Router {
     Router::new()
         .route("/users/{id}", get(panicking))
         .route("/ok", get(|| async { "fine" }))
-        .route("/fail", get(|| async { (StatusCode::BAD_GATEWAY, "upstream down") }))
+        .route(
+            "/fail",
+            get(|| async { (StatusCode::BAD_GATEWAY, "upstream down") }),
+        )
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
         .layer(TelemonLayer::new(telemon).capture_headers(true))
 }
@@ -38,7 +42,7 @@ fn app(telemon: &Telemon) -> Router {
 fn telemon(sink: &MemoryTransport) -> Telemon {
     Telemon::builder()
         .transport(sink.clone())
-        .destination(Destination::chat(-100_42))
+        .destination(Destination::chat(-10042))
         .service("users-api")
         .build()
         .unwrap()
@@ -61,12 +65,19 @@ async fn panicking_route_returns_500_with_occurrence_id_and_one_scrubbed_alert()
 
     let res = app.clone().oneshot(secret_request()).await.unwrap();
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let id = res.headers()[OCCURRENCE_HEADER].to_str().unwrap().to_owned();
+    let id = res.headers()[OCCURRENCE_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(id.len(), 16);
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
 
     // The server keeps serving.
-    let ok = app.clone().oneshot(Request::get("/ok").body(Body::empty()).unwrap()).await.unwrap();
+    let ok = app
+        .clone()
+        .oneshot(Request::get("/ok").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 
     assert!(t.flush(Duration::from_secs(10)).await);
@@ -74,12 +85,19 @@ async fn panicking_route_returns_500_with_occurrence_id_and_one_scrubbed_alert()
     assert_eq!(sent.len(), 1, "exactly one alert");
     let text = &sent[0].plain_fallback;
     assert!(text.contains("panic in GET /users/{id}"), "{text}");
-    assert!(text.contains(&id), "the alert names the occurrence id: {text}");
+    assert!(
+        text.contains(&id),
+        "the alert names the occurrence id: {text}"
+    );
     assert!(text.contains("page=1"), "harmless query kept: {text}");
     assert!(text.contains("user-agent: curl/8.0"), "{text}");
     for secret in SECRETS {
         for m in &sent {
-            assert!(!m.text.contains(secret) && !m.plain_fallback.contains(secret), "{secret} leaked: {}", m.text);
+            assert!(
+                !m.text.contains(secret) && !m.plain_fallback.contains(secret),
+                "{secret} leaked: {}",
+                m.text
+            );
         }
     }
 }
@@ -89,10 +107,18 @@ async fn returned_5xx_is_reported_4xx_is_not() {
     let sink = MemoryTransport::new();
     let t = telemon(&sink);
     let app = app(&t);
-    let res = app.clone().oneshot(Request::get("/fail").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(Request::get("/fail").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
     assert!(res.headers().contains_key(OCCURRENCE_HEADER));
-    let res = app.clone().oneshot(Request::get("/missing").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(Request::get("/missing").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(!res.headers().contains_key(OCCURRENCE_HEADER));
     assert!(t.flush(Duration::from_secs(10)).await);
@@ -118,17 +144,37 @@ async fn configurable_status_set_and_slow_requests() {
                 .report_statuses([404])
                 .slow_threshold(Some(Duration::from_nanos(1))),
         );
-    let res = app.clone().oneshot(Request::get("/missing").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(Request::get("/missing").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert!(res.headers().contains_key(OCCURRENCE_HEADER));
-    let _ = app.clone().oneshot(Request::get("/ok").body(Body::empty()).unwrap()).await.unwrap();
+    let _ = app
+        .clone()
+        .oneshot(Request::get("/ok").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert!(t.flush(Duration::from_secs(10)).await);
     let sent = sink.sent();
-    assert_eq!(sent.len(), 1, "404 reported at once; the slow request waits for its digest");
+    assert_eq!(
+        sent.len(),
+        1,
+        "404 reported at once; the slow request waits for its digest"
+    );
     assert!(sent[0].plain_fallback.contains("404 in GET /missing"));
     // The slow /ok request lands in the Warning digest at shutdown.
     t.shutdown(Duration::from_secs(5)).await;
-    let digest = sink.sent().into_iter().find(|m| m.kind == "digest").expect("digest");
-    assert!(digest.plain_fallback.contains("GET /ok — 1×"), "{}", digest.plain_fallback);
+    let digest = sink
+        .sent()
+        .into_iter()
+        .find(|m| m.kind == "digest")
+        .expect("digest");
+    assert!(
+        digest.plain_fallback.contains("GET /ok — 1×"),
+        "{}",
+        digest.plain_fallback
+    );
 }
 
 #[tokio::test]
@@ -144,8 +190,16 @@ async fn service_keeps_answering_while_telegram_is_down() {
     sink.down(DeliveryError::Transient("connection refused".into()));
     for i in 0..200 {
         let uri = if i % 10 == 0 { "/users/7" } else { "/ok" };
-        let res = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
-        let expected = if i % 10 == 0 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+        let res = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let expected = if i % 10 == 0 {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::OK
+        };
         assert_eq!(res.status(), expected);
     }
     assert!(sink.sent().is_empty());

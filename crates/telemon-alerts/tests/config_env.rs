@@ -1,4 +1,10 @@
 //! `TELEMON_*` configuration through figment, with errors that name the variable.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::result_large_err,
+    reason = "tests fail loudly; figment::Jail's error type is large"
+)]
 
 use std::time::Duration;
 
@@ -8,7 +14,10 @@ use telemon_alerts::{Config, Destination, Level};
 #[test]
 fn full_configuration_from_env() {
     Jail::expect_with(|jail| {
-        jail.set_env("TELEMON_BOT_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw");
+        jail.set_env(
+            "TELEMON_BOT_TOKEN",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+        );
         jail.set_env("TELEMON_CHAT_ID", "-1001234567890");
         jail.set_env("TELEMON_THREAD_ID", "5");
         jail.set_env("TELEMON_WARNING_THREAD_ID", "7");
@@ -29,8 +38,14 @@ fn full_configuration_from_env() {
         assert_eq!(c.immediate_per_minute, None);
         assert!(c.daily_report.is_some());
         let routes = c.routes().unwrap();
-        assert_eq!(routes.get(Level::Critical), Destination::chat(-1_001_234_567_890).thread(5));
-        assert_eq!(routes.get(Level::Warning), Destination::chat(-1_001_234_567_890).thread(7));
+        assert_eq!(
+            routes.get(Level::Critical),
+            Destination::chat(-1_001_234_567_890).thread(5)
+        );
+        assert_eq!(
+            routes.get(Level::Warning),
+            Destination::chat(-1_001_234_567_890).thread(7)
+        );
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"), "{dbg}");
         assert!(!dbg.contains("s3cret"), "{dbg}");
@@ -59,16 +74,31 @@ fn errors_name_the_variable() {
     assert!(error_for(&[]).starts_with("TELEMON_CHAT_ID must be set"));
     let e = error_for(&[("TELEMON_CHAT_ID", "1"), ("TELEMON_COOLDOWN_SECS", "soon")]);
     assert!(e.starts_with("TELEMON_COOLDOWN_SECS must be"), "{e}");
-    let e = error_for(&[("TELEMON_CHAT_ID", "1"), ("TELEMON_REPORT_STATUSES", "500-450")]);
+    let e = error_for(&[
+        ("TELEMON_CHAT_ID", "1"),
+        ("TELEMON_REPORT_STATUSES", "500-450"),
+    ]);
     assert!(e.starts_with("TELEMON_REPORT_STATUSES"), "{e}");
-    let e = error_for(&[("TELEMON_CHAT_ID", "1"), ("TELEMON_DAILY_REPORT_UTC", "25:00")]);
-    assert!(e.starts_with("TELEMON_DAILY_REPORT_UTC must be a UTC time"), "{e}");
+    let e = error_for(&[
+        ("TELEMON_CHAT_ID", "1"),
+        ("TELEMON_DAILY_REPORT_UTC", "25:00"),
+    ]);
+    assert!(
+        e.starts_with("TELEMON_DAILY_REPORT_UTC must be a UTC time"),
+        "{e}"
+    );
     let e = error_for(&[("TELEMON_CHAT_ID", "1"), ("TELEMON_ENABLED", "maybe")]);
-    assert!(e.starts_with("TELEMON_ENABLED must be true or false"), "{e}");
+    assert!(
+        e.starts_with("TELEMON_ENABLED must be true or false"),
+        "{e}"
+    );
     let e = error_for(&[("TELEMON_CHAT_ID", "1"), ("TELEMON_QUEUE_CAPACITY", "0")]);
     assert!(e.starts_with("TELEMON_QUEUE_CAPACITY"), "{e}");
     // A malformed token is refused without echoing it.
-    let e = error_for(&[("TELEMON_CHAT_ID", "1"), ("TELEMON_BOT_TOKEN", "not-a-token-SECRETVALUE")]);
+    let e = error_for(&[
+        ("TELEMON_CHAT_ID", "1"),
+        ("TELEMON_BOT_TOKEN", "not-a-token-SECRETVALUE"),
+    ]);
     assert!(e.starts_with("TELEMON_BOT_TOKEN"), "{e}");
     assert!(!e.contains("SECRETVALUE"), "{e}");
 }

@@ -1,6 +1,7 @@
 //! Cross-worker deduplication, flood folding and digests on a real Redis (testkit), with two
 //! pipelines ("workers") sharing it. Time is a `ManualClock` shared by the pipelines and the
 //! store (client-clock mode), so every window is exact.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,7 @@ fn worker(
 ) -> Telemon {
     Telemon::builder()
         .transport(sink.clone())
-        .destination(Destination::chat(-100_1))
+        .destination(Destination::chat(-1001))
         .store(store)
         .clock(clock.clone())
         .service("api")
@@ -64,7 +65,12 @@ async fn ten_thousand_identical_errors_on_two_workers_make_one_alert_and_one_fol
     let store = redis_store(&server);
     let clock = ManualClock::new(Timestamp::from_secs(T0));
     let sink = MemoryTransport::new();
-    let a = worker(store.clone(), &clock, &sink, Some((20, Duration::from_secs(60))));
+    let a = worker(
+        store.clone(),
+        &clock,
+        &sink,
+        Some((20, Duration::from_secs(60))),
+    );
     let b = worker(store, &clock, &sink, Some((20, Duration::from_secs(60))));
 
     for i in 0..10_000u32 {
@@ -73,14 +79,21 @@ async fn ten_thousand_identical_errors_on_two_workers_make_one_alert_and_one_fol
             .message(format!("row {i} locked by session 10.0.0.{}", i % 250))
             .error_type("sqlx::Error")
             .route("POST", "/orders/{id}");
-        if i % 2 == 0 { a.report(alert) } else { b.report(alert) }
+        if i % 2 == 0 {
+            a.report(alert)
+        } else {
+            b.report(alert)
+        }
     }
     flush_all(&[&a, &b]).await;
 
     let alerts = kinds(&sink, "alert");
     assert_eq!(alerts.len(), 1, "exactly one immediate alert: {alerts:?}");
     assert!(alerts[0].contains("database error"));
-    assert!(kinds(&sink, "followup").is_empty(), "no follow-up inside the cooldown");
+    assert!(
+        kinds(&sink, "followup").is_empty(),
+        "no follow-up inside the cooldown"
+    );
     let m = a.metrics();
     let n = b.metrics();
     assert_eq!(m.reported + n.reported, 10_000);
@@ -91,7 +104,11 @@ async fn ten_thousand_identical_errors_on_two_workers_make_one_alert_and_one_fol
     flush_all(&[&a, &b, &a, &b]).await;
     let followups = kinds(&sink, "followup");
     assert_eq!(followups.len(), 1, "{followups:?}");
-    assert!(followups[0].contains("+9,999 since last"), "{}", followups[0]);
+    assert!(
+        followups[0].contains("+9,999 since last"),
+        "{}",
+        followups[0]
+    );
     assert!(followups[0].contains("over 10m 1s"), "{}", followups[0]);
 
     // Nothing more, ever, for this burst.
@@ -101,7 +118,12 @@ async fn ten_thousand_identical_errors_on_two_workers_make_one_alert_and_one_fol
     assert_eq!(kinds(&sink, "alert").len(), 1);
 
     // A new occurrence long after: alerts at once, with nothing pending to report.
-    a.report(Alert::critical("database error").message("row 1 locked by session 10.0.0.1").error_type("sqlx::Error").route("POST", "/orders/{id}"));
+    a.report(
+        Alert::critical("database error")
+            .message("row 1 locked by session 10.0.0.1")
+            .error_type("sqlx::Error")
+            .route("POST", "/orders/{id}"),
+    );
     flush_all(&[&a]).await;
     let alerts = kinds(&sink, "alert");
     assert_eq!(alerts.len(), 2);
@@ -130,7 +152,11 @@ async fn next_occurrence_after_cooldown_carries_the_suppressed_count() {
     flush_all(&[&b]).await;
     let alerts = kinds(&sink, "alert");
     assert_eq!(alerts.len(), 2, "{alerts:?}");
-    assert!(alerts[1].contains("+99 since last (over 11m 40s)"), "{}", alerts[1]);
+    assert!(
+        alerts[1].contains("+99 since last (over 11m 40s)"),
+        "{}",
+        alerts[1]
+    );
     // The timers find nothing left to report.
     flush_all(&[&a, &b]).await;
     assert!(kinds(&sink, "followup").is_empty());
@@ -147,30 +173,53 @@ async fn thousand_distinct_fingerprints_in_a_second_are_folded_into_a_digest() {
     let b = worker(store, &clock, &sink, budget);
     for i in 0..1_000u32 {
         let alert = Alert::critical(format!("job failed #{i}")).fingerprint(format!("job-{i}"));
-        if i % 2 == 0 { a.report(alert) } else { b.report(alert) }
+        if i % 2 == 0 {
+            a.report(alert)
+        } else {
+            b.report(alert)
+        }
         if i % 100 == 99 {
             clock.advance(Duration::from_millis(100));
         }
     }
     flush_all(&[&a, &b]).await;
-    assert_eq!(kinds(&sink, "alert").len(), 20, "the shared budget allows 20 per minute");
-    assert!(kinds(&sink, "flood").is_empty(), "folded alerts wait for the flood interval");
+    assert_eq!(
+        kinds(&sink, "alert").len(),
+        20,
+        "the shared budget allows 20 per minute"
+    );
+    assert!(
+        kinds(&sink, "flood").is_empty(),
+        "folded alerts wait for the flood interval"
+    );
 
     clock.advance(Duration::from_secs(61));
     flush_all(&[&a, &b]).await;
     let floods = kinds(&sink, "flood");
-    assert!(!floods.is_empty() && floods.len() <= 2, "one flood digest per worker at most: {}", floods.len());
+    assert!(
+        !floods.is_empty() && floods.len() <= 2,
+        "one flood digest per worker at most: {}",
+        floods.len()
+    );
     let folded: u64 = floods
         .iter()
         .map(|f| {
             let line = f.lines().nth(1).unwrap();
-            line.split(' ').next().unwrap().replace(',', "").parse::<u64>().unwrap()
+            line.split(' ')
+                .next()
+                .unwrap()
+                .replace(',', "")
+                .parse::<u64>()
+                .unwrap()
         })
         .sum();
     assert_eq!(folded, 980, "{floods:?}");
     assert_eq!(a.metrics().folded + b.metrics().folded, 980);
     let total_sends = sink.sent().len();
-    assert!(total_sends <= 22, "1,000 alerts became {total_sends} messages");
+    assert!(
+        total_sends <= 22,
+        "1,000 alerts became {total_sends} messages"
+    );
     for f in &floods {
         assert!(f.chars().count() <= 4096);
     }
@@ -210,5 +259,5 @@ async fn warning_digest_is_merged_across_workers_and_sent_once() {
     assert!(d.contains("max 1.0 s"), "{d}");
     assert!(d.contains("p95 950 ms"), "{d}");
     assert!(d.contains("disk almost full — 1×"), "{d}");
-    assert_eq!(sink.sent()[0].destination, Destination::chat(-100_1));
+    assert_eq!(sink.sent()[0].destination, Destination::chat(-1001));
 }

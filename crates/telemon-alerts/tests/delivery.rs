@@ -1,5 +1,6 @@
 //! Delivery under failure, in tokio paused time with the in-memory transport: outages,
 //! 429 storms, markup rejections, permanent errors, bounded queues and shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use telemon_alerts::{
 fn builder(sink: &MemoryTransport) -> TelemonBuilder {
     Telemon::builder()
         .transport(sink.clone())
-        .destination(Destination::chat(-100_7))
+        .destination(Destination::chat(-1007))
         .clock(ManualClock::new(Timestamp::from_secs(1_700_000_000)))
         .immediate_budget(None)
         .tick(Duration::from_secs(3600))
@@ -49,7 +50,11 @@ async fn outage_then_recovery_loses_nothing_within_the_queue_bound() {
     assert_eq!(m.dropped.total(), 0, "{m:?}");
     assert_eq!(m.sent_alerts, 50);
     for i in 0..50 {
-        assert!(sent.iter().any(|s| s.plain_fallback.contains(&format!("failure {i}\n"))), "{i}");
+        assert!(
+            sent.iter()
+                .any(|s| s.plain_fallback.contains(&format!("failure {i}\n"))),
+            "{i}"
+        );
     }
 }
 
@@ -81,7 +86,9 @@ async fn a_429_storm_pauses_all_sends_for_retry_after() {
     let sink = MemoryTransport::new();
     let t = builder(&sink).build().unwrap();
     for _ in 0..3 {
-        sink.fail_next(DeliveryError::RateLimited { retry_after: Duration::from_secs(7) });
+        sink.fail_next(DeliveryError::RateLimited {
+            retry_after: Duration::from_secs(7),
+        });
     }
     for i in 0..5 {
         t.report(distinct(i));
@@ -91,7 +98,10 @@ async fn a_429_storm_pauses_all_sends_for_retry_after() {
     assert_eq!(attempts.len(), 8, "3 refused + 5 accepted");
     for w in attempts.windows(2).take(3) {
         let gap = w[1].0 - w[0].0;
-        assert!(gap >= Duration::from_secs(7), "retry_after honoured: waited {gap:?}");
+        assert!(
+            gap >= Duration::from_secs(7),
+            "retry_after honoured: waited {gap:?}"
+        );
     }
     assert_eq!(sink.sent().len(), 5);
     let m = t.metrics();
@@ -193,10 +203,16 @@ async fn levels_go_to_their_destinations_and_info_is_silent() {
     t.report(Alert::info("deployed v2"));
     assert!(t.flush(Duration::from_secs(60)).await);
     let sent = sink.sent();
-    let boom = sent.iter().find(|m| m.plain_fallback.contains("boom")).unwrap();
+    let boom = sent
+        .iter()
+        .find(|m| m.plain_fallback.contains("boom"))
+        .unwrap();
     assert_eq!(boom.destination, Destination::chat(-1).thread(10));
     assert!(!boom.disable_notification);
-    let info = sent.iter().find(|m| m.plain_fallback.contains("deployed v2")).unwrap();
+    let info = sent
+        .iter()
+        .find(|m| m.plain_fallback.contains("deployed v2"))
+        .unwrap();
     assert_eq!(info.destination, Destination::chat(-2).thread(30));
     assert!(info.disable_notification);
 }

@@ -1,5 +1,6 @@
 //! Health checks (alerts on state change only), the daily report (once across workers),
 //! the run-once guard and background-task capture.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,16 +50,30 @@ async fn health_alerts_only_on_transitions() {
     let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
     let up = Arc::new(AtomicBool::new(true));
     let mut monitor = HealthMonitor::new(t.clone()).check(Switch(up.clone()));
-    assert!(monitor.run_once().await.is_empty(), "healthy at start: silent");
+    assert!(
+        monitor.run_once().await.is_empty(),
+        "healthy at start: silent"
+    );
     up.store(false, Ordering::SeqCst);
-    assert_eq!(monitor.run_once().await, vec![Transition::Down { name: "postgres".into() }]);
+    assert_eq!(
+        monitor.run_once().await,
+        vec![Transition::Down {
+            name: "postgres".into()
+        }]
+    );
     for _ in 0..5 {
         assert!(monitor.run_once().await.is_empty(), "still down: silent");
     }
     tokio::time::sleep(Duration::from_secs(90)).await;
     up.store(true, Ordering::SeqCst);
     let tr = monitor.run_once().await;
-    assert_eq!(tr, vec![Transition::Recovered { name: "postgres".into(), after: Duration::from_secs(90) }]);
+    assert_eq!(
+        tr,
+        vec![Transition::Recovered {
+            name: "postgres".into(),
+            after: Duration::from_secs(90)
+        }]
+    );
     assert!(monitor.run_once().await.is_empty());
     assert!(t.flush(Duration::from_secs(10)).await);
     let sent = sink.sent();
@@ -111,7 +126,11 @@ async fn daily_report_goes_out_once_across_workers_at_its_time() {
     for w in [&a, &b, &a, &b] {
         assert!(w.flush(Duration::from_secs(5)).await);
     }
-    let reports: Vec<_> = sink.sent().into_iter().filter(|m| m.kind == "daily").collect();
+    let reports: Vec<_> = sink
+        .sent()
+        .into_iter()
+        .filter(|m| m.kind == "daily")
+        .collect();
     assert_eq!(reports.len(), 1, "one report across two workers");
     let text = &reports[0].plain_fallback;
     assert!(text.contains("UTC day 2023-12-31"), "{text}");
@@ -140,7 +159,10 @@ async fn deduplicated_runs_once_per_ttl_across_workers() {
     assert!(b.deduplicated("other key", ttl).await.unwrap());
     assert_eq!(b.run_deduplicated("startup", ttl, async { 1 }).await, None);
     clock.advance(Duration::from_secs(61));
-    assert_eq!(b.run_deduplicated("startup", ttl, async { 2 }).await, Some(2));
+    assert_eq!(
+        b.run_deduplicated("startup", ttl, async { 2 }).await,
+        Some(2)
+    );
     assert!(Telemon::disabled().deduplicated("x", ttl).await.unwrap());
 }
 
@@ -149,8 +171,9 @@ async fn background_task_errors_and_panics_are_reported() {
     let sink = MemoryTransport::new();
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
     let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
-    let r: Result<u8, TaskFailure<std::io::Error>> =
-        t.watch("export", async { Err(std::io::Error::other("disk full")) }).await;
+    let r: Result<u8, TaskFailure<std::io::Error>> = t
+        .watch("export", async { Err(std::io::Error::other("disk full")) })
+        .await;
     assert!(matches!(r, Err(TaskFailure::Failed(_))));
     let h = t.spawn_monitored("sync", async {
         if true {
@@ -163,7 +186,14 @@ async fn background_task_errors_and_panics_are_reported() {
     assert!(t.flush(Duration::from_secs(10)).await);
     let sent = sink.sent();
     assert_eq!(sent.len(), 2);
-    assert!(sent.iter().any(|m| m.plain_fallback.contains("task export failed") && m.plain_fallback.contains("disk full")));
-    let p = sent.iter().find(|m| m.plain_fallback.contains("task sync panicked")).unwrap();
+    assert!(
+        sent.iter()
+            .any(|m| m.plain_fallback.contains("task export failed")
+                && m.plain_fallback.contains("disk full"))
+    );
+    let p = sent
+        .iter()
+        .find(|m| m.plain_fallback.contains("task sync panicked"))
+        .unwrap();
     assert!(!p.plain_fallback.contains("abc-SECRET-def"));
 }

@@ -1,6 +1,7 @@
 //! Scrub corpus: realistic secrets in headers, query strings, JSON bodies, error messages and
 //! backtraces go through the whole pipeline (report → scrub → render → transport); none of
 //! them reaches the transport. Harmless look-alikes are left intact.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 
@@ -24,56 +25,200 @@ enum Place {
 /// (where, the secret itself, the text carrying it with `{}` for the secret).
 const CORPUS: &[(Place, &str, &str)] = &[
     // Headers (by name).
-    (Place::Header("Authorization"), "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXNlY3JldA", "Bearer {}"),
-    (Place::Header("authorization"), "dXNlcjpodW50ZXIyMDI0", "Basic {}"),
-    (Place::Header("Cookie"), "s%3Aj9Xk2LmPq8Rt", "session={}; theme=dark"),
-    (Place::Header("Set-Cookie"), "a8f3k2m9x7q1", "sid={}; HttpOnly; Secure"),
-    (Place::Header("X-Api-Key"), "live_51HqLyjWDarjtT1zdp7dc", "{}"),
-    (Place::Header("X-Auth-Token"), "9b1deb4d3b7d4bad9bdd2b0d7b3dcb6d", "{}"),
-    (Place::Header("Proxy-Authorization"), "cHJveHk6c2VjcmV0cGFzcw", "Basic {}"),
-    (Place::Header("X-Telegram-Bot-Api-Secret-Token"), "wh-secret-Zk29fLq", "{}"),
+    (
+        Place::Header("Authorization"),
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXNlY3JldA",
+        "Bearer {}",
+    ),
+    (
+        Place::Header("authorization"),
+        "dXNlcjpodW50ZXIyMDI0",
+        "Basic {}",
+    ),
+    (
+        Place::Header("Cookie"),
+        "s%3Aj9Xk2LmPq8Rt",
+        "session={}; theme=dark",
+    ),
+    (
+        Place::Header("Set-Cookie"),
+        "a8f3k2m9x7q1",
+        "sid={}; HttpOnly; Secure",
+    ),
+    (
+        Place::Header("X-Api-Key"),
+        "live_51HqLyjWDarjtT1zdp7dc",
+        "{}",
+    ),
+    (
+        Place::Header("X-Auth-Token"),
+        "9b1deb4d3b7d4bad9bdd2b0d7b3dcb6d",
+        "{}",
+    ),
+    (
+        Place::Header("Proxy-Authorization"),
+        "cHJveHk6c2VjcmV0cGFzcw",
+        "Basic {}",
+    ),
+    (
+        Place::Header("X-Telegram-Bot-Api-Secret-Token"),
+        "wh-secret-Zk29fLq",
+        "{}",
+    ),
     (Place::Header("X-Custom-Session-Id"), "sess_8c1f2e9a", "{}"),
     // Query strings.
     (Place::Query, "tok_Q2w3E4r5T6", "page=2&token={}&sort=asc"),
     (Place::Query, "Sup3r$ecret!", "user=bob&password={}"),
-    (Place::Query, "AKIAIOSFODNN7EXAMPLE", "X-Amz-Credential={}%2F20240501&X-Amz-Signature=abc"),
-    (Place::Query, "c0ffee0ddba11c0ffee0ddba11", "X-Amz-Signature={}&X-Amz-Expires=300"),
+    (
+        Place::Query,
+        "AKIAIOSFODNN7EXAMPLE",
+        "X-Amz-Credential={}%2F20240501&X-Amz-Signature=abc",
+    ),
+    (
+        Place::Query,
+        "c0ffee0ddba11c0ffee0ddba11",
+        "X-Amz-Signature={}&X-Amz-Expires=300",
+    ),
     (Place::Query, "k3y-v4lu3-999", "api_key={}"),
-    (Place::Query, "rt_1a2b3c4d5e6f", "refresh_token={}&grant_type=refresh_token"),
-    (Place::Query, "cs_9f8e7d6c5b4a", "client_secret={}&client_id=web"),
+    (
+        Place::Query,
+        "rt_1a2b3c4d5e6f",
+        "refresh_token={}&grant_type=refresh_token",
+    ),
+    (
+        Place::Query,
+        "cs_9f8e7d6c5b4a",
+        "client_secret={}&client_id=web",
+    ),
     // JSON bodies (as details / messages).
-    (Place::Json, "correct horse battery staple", r#"{"user":"bob","password":"{}"}"#),
-    (Place::Json, "sk_live_51HqLyjWDarjtT1zdp7dcXYZ", r#"{"stripe_key":"{}","amount":100}"#),
-    (Place::Json, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n\"}"),
-    (Place::Json, "ghp_R4nd0mT0k3nV4lu3Ab12Cd34Ef56Gh78Ij90", r#"{"github_token": "{}"}"#),
-    (Place::Json, "xoxb-2048-4096-Ab12Cd34Ef56Gh78", r#"{"slack": {"token": "{}"}}"#),
-    (Place::Json, "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", r#"{"maps_api_key":"{}"}"#),
-    (Place::Json, "4111 1111 1111 1111", r#"{"card":"{}","exp":"12/29"}"#),
+    (
+        Place::Json,
+        "correct horse battery staple",
+        r#"{"user":"bob","password":"{}"}"#,
+    ),
+    (
+        Place::Json,
+        "sk_live_51HqLyjWDarjtT1zdp7dcXYZ",
+        r#"{"stripe_key":"{}","amount":100}"#,
+    ),
+    (
+        Place::Json,
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        "{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n\"}",
+    ),
+    (
+        Place::Json,
+        "ghp_R4nd0mT0k3nV4lu3Ab12Cd34Ef56Gh78Ij90",
+        r#"{"github_token": "{}"}"#,
+    ),
+    (
+        Place::Json,
+        "xoxb-2048-4096-Ab12Cd34Ef56Gh78",
+        r#"{"slack": {"token": "{}"}}"#,
+    ),
+    (
+        Place::Json,
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+        r#"{"maps_api_key":"{}"}"#,
+    ),
+    (
+        Place::Json,
+        "4111 1111 1111 1111",
+        r#"{"card":"{}","exp":"12/29"}"#,
+    ),
     (Place::Json, "otp-739201", r#"{"otp":"{}"}"#),
     // Error messages.
-    (Place::Message, "hunter2hunter2", "login failed: password={} for user bob"),
-    (Place::Message, "s3cr3tR3d1s", "connection refused: redis://:{}@cache.internal:6379/0"),
-    (Place::Message, "pgP4ss!word", "pool error: postgres://app:{}@db.internal:5432/app"),
-    (Place::Message, "1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "telegram error at https://api.telegram.org/bot{}/sendMessage"),
-    (Place::Message, "AKIAJ7Q3EXAMPLEKEY12", "S3 PutObject denied for access key {}"),
-    (Place::Message, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = {}"),
-    (Place::Message, "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJhdXRoIn0.ZXhwaXJlZC1zaWc", "token expired: {}"),
-    (Place::Message, "5500 0000 0000 0004", "charge declined for card {}"),
-    (Place::Message, "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX", "webhook {} returned 404"),
-    (Place::Message, "whsec_abc123def456ghi789", "stripe webhook signing secret whsec mismatch: {}"),
-    (Place::Message, "my-db-pa55", "DB_PASSWORD='{}' rejected by server"),
-    (Place::Message, "github_pat_11ABCDEFG0123456789_abcdefghijklmnop", "push failed with {}"),
+    (
+        Place::Message,
+        "hunter2hunter2",
+        "login failed: password={} for user bob",
+    ),
+    (
+        Place::Message,
+        "s3cr3tR3d1s",
+        "connection refused: redis://:{}@cache.internal:6379/0",
+    ),
+    (
+        Place::Message,
+        "pgP4ss!word",
+        "pool error: postgres://app:{}@db.internal:5432/app",
+    ),
+    (
+        Place::Message,
+        "1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+        "telegram error at https://api.telegram.org/bot{}/sendMessage",
+    ),
+    (
+        Place::Message,
+        "AKIAJ7Q3EXAMPLEKEY12",
+        "S3 PutObject denied for access key {}",
+    ),
+    (
+        Place::Message,
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret_access_key = {}",
+    ),
+    (
+        Place::Message,
+        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJhdXRoIn0.ZXhwaXJlZC1zaWc",
+        "token expired: {}",
+    ),
+    (
+        Place::Message,
+        "5500 0000 0000 0004",
+        "charge declined for card {}",
+    ),
+    (
+        Place::Message,
+        "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX",
+        "webhook {} returned 404",
+    ),
+    (
+        Place::Message,
+        "whsec_abc123def456ghi789",
+        "stripe webhook signing secret whsec mismatch: {}",
+    ),
+    (
+        Place::Message,
+        "my-db-pa55",
+        "DB_PASSWORD='{}' rejected by server",
+    ),
+    (
+        Place::Message,
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+        "push failed with {}",
+    ),
     // Backtraces.
-    (Place::Backtrace, "Zx9-secret-Lm2", "   3: app::db::connect(url=\"mysql://root:{}@localhost/app\")"),
-    (Place::Backtrace, "b3ar3r-t0k3n-42abc", "   7: app::client::call with header Authorization: Bearer {}"),
-    (Place::Backtrace, "tg-987654321:AAE_abcdefghijklmnopqrstuvwxyz012", "  12: sentinel::send bot{} failed"),
-    (Place::Backtrace, "p@ssw0rd-in-frame", "   2: app::login(password: \"{}\")"),
+    (
+        Place::Backtrace,
+        "Zx9-secret-Lm2",
+        "   3: app::db::connect(url=\"mysql://root:{}@localhost/app\")",
+    ),
+    (
+        Place::Backtrace,
+        "b3ar3r-t0k3n-42abc",
+        "   7: app::client::call with header Authorization: Bearer {}",
+    ),
+    (
+        Place::Backtrace,
+        "tg-987654321:AAE_abcdefghijklmnopqrstuvwxyz012",
+        "  12: sentinel::send bot{} failed",
+    ),
+    (
+        Place::Backtrace,
+        "p@ssw0rd-in-frame",
+        "   2: app::login(password: \"{}\")",
+    ),
     // Detail keys (by name).
     (Place::Detail("api-key"), "detail-api-key-123", "{}"),
     (Place::Detail("X_API_KEY"), "detail-x-api-key-456", "{}"),
     (Place::Detail("db_password"), "detail-db-pass-789", "{}"),
     // Error chains.
-    (Place::ErrorChain, "chain-secret-token-5", "caused by: invalid token={}"),
+    (
+        Place::ErrorChain,
+        "chain-secret-token-5",
+        "caused by: invalid token={}",
+    ),
 ];
 
 /// Harmless text that looks a little like secrets: must survive unchanged.
@@ -120,7 +265,9 @@ fn alert_for(place: Place, text: String, i: usize) -> Alert {
         }),
         Place::Json => base.detail("body", text),
         Place::Message => base.message(text),
-        Place::Backtrace => base.backtrace(format!("   0: std::panicking::begin\n{text}\n  99: main")),
+        Place::Backtrace => {
+            base.backtrace(format!("   0: std::panicking::begin\n{text}\n  99: main"))
+        }
         Place::Detail(key) => base.detail(key, text),
         Place::ErrorChain => {
             #[derive(Debug)]
@@ -172,13 +319,19 @@ async fn no_secret_of_the_corpus_reaches_the_transport() {
             .iter()
             .find(|m| m.plain_fallback.contains(&format!("case {i}\n")))
             .unwrap_or_else(|| panic!("case {i} not sent"));
-        assert!(msg.plain_fallback.contains("[Filtered]"), "case {i} ({place:?}) shows no filtering");
+        assert!(
+            msg.plain_fallback.contains("[Filtered]"),
+            "case {i} ({place:?}) shows no filtering"
+        );
         // The secret, and any 8+ character run of it, must be gone from both renderings.
         let probes = probes(secret);
         for m in &sent {
             for p in &probes {
                 if m.text.contains(p.as_str()) || m.plain_fallback.contains(p.as_str()) {
-                    leaks.push(format!("case {i} ({place:?}): {p:?} in {:?}", m.plain_fallback));
+                    leaks.push(format!(
+                        "case {i} ({place:?}): {p:?} in {:?}",
+                        m.plain_fallback
+                    ));
                 }
             }
         }
@@ -208,7 +361,11 @@ fn look_alikes_are_left_intact() {
     for text in LOOK_ALIKES {
         assert_eq!(&s.scrub_text(text), text, "changed a harmless text");
     }
-    for q in ["page=2&sort=asc", "q=rust+async&lang=en", "monkey=1&keyword=2"] {
+    for q in [
+        "page=2&sort=asc",
+        "q=rust+async&lang=en",
+        "monkey=1&keyword=2",
+    ] {
         assert_eq!(s.scrub_query(q), q);
     }
 }
@@ -223,22 +380,36 @@ async fn look_alikes_survive_the_whole_pipeline() {
         .build()
         .unwrap();
     for (i, text) in LOOK_ALIKES.iter().enumerate() {
-        t.report(Alert::critical(format!("look-alike {i}")).message(*text).fingerprint(format!("l{i}")));
+        t.report(
+            Alert::critical(format!("look-alike {i}"))
+                .message(*text)
+                .fingerprint(format!("l{i}")),
+        );
     }
     assert!(t.flush(Duration::from_secs(60)).await);
     let sent = sink.sent();
     for text in LOOK_ALIKES {
-        assert!(sent.iter().any(|m| m.plain_fallback.contains(text)), "{text} was altered");
+        assert!(
+            sent.iter().any(|m| m.plain_fallback.contains(text)),
+            "{text} was altered"
+        );
     }
 }
 
 #[test]
 fn scrubbing_a_huge_input_is_bounded() {
     let s = Scrubber::default();
-    let huge = format!("{}password=hunter2{}", "a=1&".repeat(250_000), "x".repeat(1_000_000));
+    let huge = format!(
+        "{}password=hunter2{}",
+        "a=1&".repeat(250_000),
+        "x".repeat(1_000_000)
+    );
     let out = s.scrub_text(&huge);
     assert!(out.chars().count() <= 2049);
-    let backtrace = (0..5_000).map(|i| format!("  {i}: frame token={i}secret")).collect::<Vec<_>>().join("\n");
+    let backtrace = (0..5_000)
+        .map(|i| format!("  {i}: frame token={i}secret"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let out = s.scrub_backtrace(&backtrace);
     assert_eq!(out.lines().count(), 31);
     assert!(!out.contains("secret"));

@@ -1,5 +1,6 @@
 //! ERROR events → alerts, with fields and spans; the crate's own events are ignored.
 #![cfg(feature = "tracing")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 
@@ -33,7 +34,12 @@ async fn error_events_become_alerts_with_fields_and_spans() {
         let inner = tracing::info_span!("charge_card");
         let _g2 = inner.enter();
         let err = DbError;
-        tracing::error!(user_id = 42, api_token = "tok-SECRET-123", error = &err as &dyn std::error::Error, "payment failed");
+        tracing::error!(
+            user_id = 42,
+            api_token = "tok-SECRET-123",
+            error = &err as &dyn std::error::Error,
+            "payment failed"
+        );
         tracing::warn!("not an error: ignored");
         tracing::info!("ignored too");
         tracing::error!(target: "telemon_alerts::worker", "our own event: ignored");
@@ -55,7 +61,11 @@ async fn error_events_become_alerts_with_fields_and_spans() {
 #[tokio::test]
 async fn extra_ignored_targets() {
     let sink = MemoryTransport::new();
-    let t = Telemon::builder().transport(sink.clone()).destination(Destination::chat(5)).build().unwrap();
+    let t = Telemon::builder()
+        .transport(sink.clone())
+        .destination(Destination::chat(5))
+        .build()
+        .unwrap();
     let layer = TelemonTracingLayer::new(t.clone()).ignore_target("noisy_dep");
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || {

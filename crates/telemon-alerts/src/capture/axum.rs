@@ -198,7 +198,10 @@ where
                 req.headers()
                     .iter()
                     .map(|(k, v)| {
-                        (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
                     })
                     .collect()
             }),
@@ -314,16 +317,17 @@ where
                             }
                         }
                     } else if let Some(slow) = settings.slow
-                        && let Some(info) = this.info.as_ref() {
-                            let latency = info.start.elapsed();
-                            if latency > slow {
-                                this.telemon.report(
-                                    Alert::warning("slow request")
-                                        .http(info.http(Some(status), latency))
-                                        .source("axum"),
-                                );
-                            }
+                        && let Some(info) = this.info.as_ref()
+                    {
+                        let latency = info.start.elapsed();
+                        if latency > slow {
+                            this.telemon.report(
+                                Alert::warning("slow request")
+                                    .http(info.http(Some(status), latency))
+                                    .source("axum"),
+                            );
                         }
+                    }
                     Poll::Ready(Ok(res))
                 }
             },

@@ -38,7 +38,10 @@ impl TelemonTracingLayer {
         Self {
             telemon,
             level: Level::Critical,
-            ignored: DEFAULT_IGNORED_TARGETS.iter().map(|s| (*s).to_owned()).collect(),
+            ignored: DEFAULT_IGNORED_TARGETS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         }
     }
 
@@ -82,7 +85,8 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = value.to_owned();
         } else if self.fields.len() < 32 {
-            self.fields.push((field.name().to_owned(), value.to_owned()));
+            self.fields
+                .push((field.name().to_owned(), value.to_owned()));
         }
     }
 
@@ -91,7 +95,8 @@ impl Visit for Fields {
             self.chain = crate::alert::error_chain(value);
         }
         if self.fields.len() < 32 {
-            self.fields.push((field.name().to_owned(), value.to_string()));
+            self.fields
+                .push((field.name().to_owned(), value.to_string()));
         }
     }
 }

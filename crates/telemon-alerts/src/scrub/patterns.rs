@@ -143,7 +143,10 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         // Telegram bot token (also inside .../bot<token>/sendMessage URLs).
         (r"\d{6,12}:[A-Za-z0-9_\-]{30,}", whole),
         // AWS access key ids.
-        (r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", whole),
+        (
+            r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+            whole,
+        ),
         // Google API keys.
         (r"\bAIza[0-9A-Za-z_\-]{35}", whole),
         // Slack tokens and webhooks.
@@ -169,9 +172,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     ];
     specs
         .into_iter()
-        .filter_map(|(re, replace)| {
-            Regex::new(re).ok().map(|regex| Pattern { regex, replace })
-        })
+        .filter_map(|(re, replace)| Regex::new(re).ok().map(|regex| Pattern { regex, replace }))
         .collect()
 });
 
@@ -182,9 +183,8 @@ static KEY_VALUE_RE: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A one-pass prefilter: which patterns can match at all.
-static SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
-    RegexSet::new(PATTERNS.iter().map(|p| p.regex.as_str())).ok()
-});
+static SET: LazyLock<Option<RegexSet>> =
+    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|p| p.regex.as_str())).ok());
 
 /// Replaces every secret-shaped value in `text`.
 pub(crate) fn scrub_text(text: &str) -> Cow<'_, str> {
