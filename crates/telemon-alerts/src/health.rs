@@ -69,6 +69,54 @@ impl HealthCheck for StoreCheck {
     }
 }
 
+/// Pings Redis (`PING` through the store's pool), feature `redis`.
+#[cfg(feature = "redis")]
+pub struct RedisCheck {
+    name: String,
+    store: sentinel_storage_redis::RedisStore,
+}
+
+#[cfg(feature = "redis")]
+impl fmt::Debug for RedisCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisCheck")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "redis")]
+impl RedisCheck {
+    /// A check named `redis` on `store` (a clone of the store the service uses is fine: it
+    /// shares the pool).
+    pub fn new(store: sentinel_storage_redis::RedisStore) -> Self {
+        Self {
+            name: "redis".to_owned(),
+            store,
+        }
+    }
+
+    /// Renames the check (several Redis instances).
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+#[cfg(feature = "redis")]
+#[async_trait]
+impl HealthCheck for RedisCheck {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        // StoreError's Display never contains the password (the store redacts URLs).
+        self.store.ping().await.map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Unknown,

@@ -197,3 +197,44 @@ async fn background_task_errors_and_panics_are_reported() {
         .unwrap();
     assert!(!p.plain_fallback.contains("abc-SECRET-def"));
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_ping_check_reports_down_then_recovered() {
+    use sentinel_storage_redis::RedisConfig;
+    use sentinel_testkit::redis_server::RedisServer;
+    use telemon_alerts::health::RedisCheck;
+
+    let server = RedisServer::spawn();
+    let redis = RedisConfig::new(server.url())
+        .command_timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sink = MemoryTransport::new();
+    let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
+    let mut monitor = HealthMonitor::new(t.clone())
+        .timeout(Duration::from_secs(2))
+        .check(RedisCheck::new(redis));
+    assert!(monitor.run_once().await.is_empty());
+    server.stop();
+    assert_eq!(
+        monitor.run_once().await,
+        vec![Transition::Down {
+            name: "redis".into()
+        }]
+    );
+    assert!(monitor.run_once().await.is_empty());
+    server.restart();
+    let tr = monitor.run_once().await;
+    assert!(
+        matches!(tr.as_slice(), [Transition::Recovered { name, .. }] if name == "redis"),
+        "{tr:?}"
+    );
+    assert!(t.flush(Duration::from_secs(10)).await);
+    let sent = sink.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].plain_fallback.contains("redis is down"));
+    assert!(sent[1].plain_fallback.contains("redis recovered"));
+}
