@@ -60,6 +60,17 @@ pub struct HttpContext {
     pub headers: Vec<(String, String)>,
 }
 
+/// A captured, not yet rendered backtrace (compares equal to any other).
+#[derive(Clone)]
+pub(crate) struct RawBacktrace(pub(crate) std::sync::Arc<std::backtrace::Backtrace>);
+
+impl PartialEq for RawBacktrace {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for RawBacktrace {}
+
 /// One thing worth telling a human about.
 ///
 /// Built with [`Alert::critical`], [`Alert::warning`] or [`Alert::info`] and the chained
@@ -86,6 +97,8 @@ pub struct Alert {
     pub(crate) error_chain: Vec<String>,
     pub(crate) http: Option<HttpContext>,
     pub(crate) backtrace: Option<String>,
+    /// Captured by the panic hook; rendered (symbols resolved) on the worker.
+    pub(crate) raw_backtrace: Option<RawBacktrace>,
     pub(crate) fingerprint: Option<String>,
     pub(crate) occurrence_id: Option<String>,
     pub(crate) source: Option<&'static str>,
@@ -210,6 +223,14 @@ impl Alert {
     #[must_use]
     pub fn backtrace(mut self, backtrace: impl Into<String>) -> Self {
         self.backtrace = Some(backtrace.into());
+        self
+    }
+
+    /// Attaches the backtrace recorded by the panic hook on this thread, if any.
+    pub(crate) fn with_panic_backtrace(mut self) -> Self {
+        if let Some(bt) = crate::capture::panic_hook::take() {
+            self.raw_backtrace = Some(RawBacktrace(bt));
+        }
         self
     }
 

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+pub mod panic_hook;
 pub mod task;
 #[cfg(feature = "tracing")]
 pub mod tracing;

@@ -59,6 +59,7 @@ fn secret_request() -> Request<Body> {
 
 #[tokio::test]
 async fn panicking_route_returns_500_with_occurrence_id_and_one_scrubbed_alert() {
+    telemon_alerts::capture::panic_hook::install();
     let sink = MemoryTransport::new();
     let t = telemon(&sink);
     let app = app(&t);
@@ -91,6 +92,15 @@ async fn panicking_route_returns_500_with_occurrence_id_and_one_scrubbed_alert()
     );
     assert!(text.contains("page=1"), "harmless query kept: {text}");
     assert!(text.contains("user-agent: curl/8.0"), "{text}");
+    assert!(text.contains("Backtrace"), "{text}");
+    assert!(
+        text.contains("axum_layer::panicking"),
+        "the handler's frame: {text}"
+    );
+    assert!(
+        !text.contains("std::panicking"),
+        "runtime frames dropped: {text}"
+    );
     for secret in SECRETS {
         for m in &sent {
             assert!(

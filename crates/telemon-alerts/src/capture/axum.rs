@@ -263,6 +263,7 @@ fn report_panic(telemon: &Telemon, info: &RequestInfo, message: String) -> Strin
         Alert::critical(format!("panic in {}", info.route_label()))
             .message(message)
             .error_type("panic")
+            .with_panic_backtrace()
             .http(info.http(Some(500), latency))
             .occurrence_id(id.clone())
             .source("axum"),

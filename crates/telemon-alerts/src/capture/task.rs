@@ -59,6 +59,7 @@ impl Telemon {
                     Alert::critical(format!("task {name} panicked"))
                         .message(msg.clone())
                         .error_type("panic")
+                        .with_panic_backtrace()
                         .detail("task", name)
                         .source("task"),
                 );
@@ -92,6 +93,7 @@ impl Telemon {
                     Alert::critical(format!("task {name} panicked"))
                         .message(panic_message(payload.as_ref()))
                         .error_type("panic")
+                        .with_panic_backtrace()
                         .detail("task", name)
                         .source("task"),
                 );
