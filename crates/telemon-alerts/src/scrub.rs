@@ -332,10 +332,10 @@ impl Scrubber {
             http.query = http.query.as_deref().map(|q| self.scrub_query(q));
             http.headers = self.scrub_headers(&http.headers);
         }
-        if alert.backtrace.is_none() {
-            if let Some(raw) = alert.raw_backtrace.take() {
-                alert.backtrace = Some(in_app_frames(&raw.0.to_string()));
-            }
+        if alert.backtrace.is_none()
+            && let Some(raw) = alert.raw_backtrace.take()
+        {
+            alert.backtrace = Some(in_app_frames(&raw.0.to_string()));
         }
         alert.backtrace = alert.backtrace.map(|b| self.scrub_backtrace(&b));
         alert.fingerprint = alert.fingerprint.map(|f| self.scrub_text_max(&f, 256));
