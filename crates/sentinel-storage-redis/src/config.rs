@@ -115,6 +115,8 @@ pub struct RedisConfig {
     time_source: TimeSource,
     mode: ConnectionMode,
     client_clock_ttl_grace: Duration,
+    /// PEM root certificate(s) to trust instead of the built-in roots (`tls` feature).
+    tls_root: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -127,6 +129,7 @@ impl fmt::Debug for RedisConfig {
             .field("time_source", &self.time_source)
             .field("mode", &self.mode)
             .field("client_clock_ttl_grace", &self.client_clock_ttl_grace)
+            .field("tls_root", &self.tls_root.as_ref().map(|_| "<pem>"))
             .finish()
     }
 }
@@ -141,6 +144,7 @@ impl RedisConfig {
             time_source: TimeSource::default(),
             mode: ConnectionMode::default(),
             client_clock_ttl_grace: DEFAULT_CLIENT_CLOCK_TTL_GRACE,
+            tls_root: None,
         }
     }
 
@@ -232,6 +236,15 @@ impl RedisConfig {
         self
     }
 
+    /// For `rediss://` URLs: trust the CA certificate(s) in `pem` (PEM text) instead of the
+    /// built-in web PKI roots, e.g. a private CA of a self-hosted Redis. Standalone URLs only.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root = Some(pem.into());
+        self
+    }
+
     /// Validates and creates the store (and its pool, unless one was given). Connects lazily.
     ///
     /// # Errors
@@ -265,6 +278,11 @@ impl RedisConfig {
             Target::ClusterUrls(_) => false,
             _ => true,
         };
+        if self.tls_root.is_some() && !matches!(self.target, Target::Url(_)) {
+            return Err(RedisConfigError::Invalid(
+                "tls_root_certificate applies to a standalone URL only".into(),
+            ));
+        }
         if given_pool {
             if self.pool_size.is_some() {
                 return Err(RedisConfigError::PoolOption("pool_size"));
@@ -282,8 +300,13 @@ impl RedisConfig {
                 let conn_config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(connect_timeout))
                     .set_response_timeout(None);
-                let manager = deadpool_redis::Manager::new_with_config(url.expose(), conn_config)
-                    .map_err(|e| invalid_url(url.to_string(), &e, &redactor))?;
+                let manager = match self.tls_root {
+                    None => deadpool_redis::Manager::new_with_config(url.expose(), conn_config),
+                    Some(pem) => with_root_certificate(&url, pem).and_then(|info| {
+                        deadpool_redis::Manager::new_with_config(info, conn_config)
+                    }),
+                }
+                .map_err(|e| invalid_url(url.to_string(), &e, &redactor))?;
                 let pool = deadpool_redis::Pool::builder(manager)
                     .max_size(pool_size)
                     .runtime(Runtime::Tokio1)
@@ -358,7 +381,8 @@ impl RedisConfig {
     }
 }
 
-/// Rejects `rediss://` without the `tls` feature, with a message that says what to do.
+/// Rejects `rediss://` without the `tls` feature, with a message that says what to do; with
+/// it, makes sure rustls has a crypto provider.
 fn check_scheme(url: &SecretUrl) -> Result<(), RedisConfigError> {
     let tls = url
         .expose()
@@ -369,5 +393,38 @@ fn check_scheme(url: &SecretUrl) -> Result<(), RedisConfigError> {
             url: url.to_string(),
         });
     }
+    #[cfg(feature = "tls")]
+    if tls {
+        // rustls panics at the first handshake when no process-wide provider is installed and
+        // the enabled features do not name exactly one (another crate may enable aws-lc-rs).
+        // Install ring unless the application already chose one (then this fails, and theirs
+        // is kept).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     Ok(())
+}
+
+/// The connection info of `url` with `pem` as its only trusted root.
+#[cfg(feature = "tls")]
+fn with_root_certificate(
+    url: &SecretUrl,
+    pem: Vec<u8>,
+) -> redis::RedisResult<redis::ConnectionInfo> {
+    let certs = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    };
+    redis::Client::build_with_tls(url.expose(), certs).map(|c| c.get_connection_info().clone())
+}
+
+/// Without the `tls` feature there is no way to set a root certificate.
+#[cfg(not(feature = "tls"))]
+fn with_root_certificate(
+    _url: &SecretUrl,
+    _pem: Vec<u8>,
+) -> redis::RedisResult<redis::ConnectionInfo> {
+    Err(redis::RedisError::from((
+        redis::ErrorKind::InvalidClientConfig,
+        "TLS support is not compiled in",
+    )))
 }
