@@ -158,6 +158,9 @@ pub enum BuildError {
     /// No destination chat.
     #[error("no destination configured: call TelemonBuilder::destination (or set TELEMON_CHAT_ID)")]
     MissingDestination,
+    /// The Telegram transport could not be created.
+    #[error("cannot create the Telegram transport: {0}")]
+    Transport(String),
     /// `build` was called outside a tokio runtime.
     #[error("Telemon::build must be called inside a tokio runtime (it spawns the worker)")]
     NoRuntime,
@@ -179,6 +182,8 @@ pub struct ShutdownReport {
 /// Builds a [`Telemon`].
 pub struct TelemonBuilder {
     transport: Option<Arc<dyn Transport>>,
+    /// Bot token and API URL from the configuration (the token is never printed).
+    bot: Option<(String, String)>,
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
     routes: Option<Routes>,
@@ -220,6 +225,7 @@ impl Default for TelemonBuilder {
     fn default() -> Self {
         Self {
             transport: None,
+            bot: None,
             store: None,
             clock: None,
             routes: None,
@@ -260,6 +266,18 @@ impl TelemonBuilder {
     #[must_use]
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Sends through the Telegram Bot API with `token` (a [`TelegramTransport`]).
+    ///
+    /// [`TelegramTransport`]: crate::transport::TelegramTransport
+    #[must_use]
+    pub fn telegram(mut self, token: impl Into<String>) -> Self {
+        self.bot = Some((
+            token.into(),
+            crate::transport::telegram::DEFAULT_API_URL.to_owned(),
+        ));
         self
     }
 
@@ -442,6 +460,13 @@ impl TelemonBuilder {
     #[must_use]
     pub fn config(mut self, c: &crate::config::Config) -> Self {
         self.enabled = c.enabled;
+        if let Some(token) = c.bot_token.clone() {
+            let url = c
+                .api_url
+                .clone()
+                .unwrap_or_else(|| crate::transport::telegram::DEFAULT_API_URL.to_owned());
+            self.bot = Some((token, url));
+        }
         if let Some(r) = c.routes() {
             self.routes = Some(r);
         }
@@ -504,7 +529,14 @@ impl TelemonBuilder {
                 }),
             });
         }
-        let transport = self.transport.ok_or(BuildError::MissingTransport)?;
+        let transport = match (self.transport, self.bot) {
+            (Some(t), _) => t,
+            (None, Some((token, url))) => Arc::new(
+                crate::transport::TelegramTransport::with_api_url(&token, &url)
+                    .map_err(|e| BuildError::Transport(e.to_string()))?,
+            ),
+            (None, None) => return Err(BuildError::MissingTransport),
+        };
         let routes = self.routes.ok_or(BuildError::MissingDestination)?;
         positive("cooldown", self.cooldown)?;
         positive("digest window", self.window)?;

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub mod telegram;
+pub use telegram::{TelegramTransport, TransportBuildError};
+
 /// Where a message goes: a chat and optionally a forum topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Destination {
