@@ -3,9 +3,11 @@
 //! retrying transient failures with jittered exponential backoff up to a delivery deadline,
 //! and re-sending as plain text when Telegram rejects the markup.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::{Counters, DropReason, inc};
@@ -50,7 +52,16 @@ impl Deliverer {
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Out>) {
         while let Some(item) = rx.recv().await {
             match item {
-                Out::Message(m) => self.deliver(m).await,
+                Out::Message(m) => {
+                    // A panicking transport loses this message (counted), not the worker.
+                    if AssertUnwindSafe(self.deliver(m))
+                        .catch_unwind()
+                        .await
+                        .is_err()
+                    {
+                        inc(&self.counters.internal_errors);
+                    }
+                }
                 Out::Flush(done) => {
                     let _ = done.send(());
                 }

@@ -69,6 +69,8 @@ pub struct Metrics {
     pub plain_fallbacks: u64,
     /// Store operations that failed (dedup then falls back to this process).
     pub store_errors: u64,
+    /// Panics caught inside the worker (a bug or a panicking transport); the worker went on.
+    pub internal_errors: u64,
     /// Losses by reason.
     pub dropped: Dropped,
 }
@@ -87,6 +89,7 @@ pub(crate) struct Counters {
     pub retried: AtomicU64,
     pub plain_fallbacks: AtomicU64,
     pub store_errors: AtomicU64,
+    pub internal_errors: AtomicU64,
     pub queue_full: AtomicU64,
     pub outbox_full: AtomicU64,
     pub rejected: AtomicU64,
@@ -133,6 +136,7 @@ impl Counters {
             retried: g(&self.retried),
             plain_fallbacks: g(&self.plain_fallbacks),
             store_errors: g(&self.store_errors),
+            internal_errors: g(&self.internal_errors),
             dropped: Dropped {
                 queue_full: g(&self.queue_full),
                 outbox_full: g(&self.outbox_full),

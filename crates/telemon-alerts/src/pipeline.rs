@@ -4,9 +4,11 @@
 //! and is checked on a periodic tick and on every flush.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use sentinel_core::{Algorithm, BlockRecord, Fingerprint, Quota, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 
@@ -129,14 +131,22 @@ impl Pipeline {
             tokio::select! {
                 n = rx.recv_many(&mut buf, 256) => {
                     if n == 0 {
-                        self.final_flush().await;
+                        let _ = AssertUnwindSafe(self.final_flush()).catch_unwind().await;
                         return;
                     }
-                    if self.process(std::mem::take(&mut buf)).await {
-                        return;
+                    // A bug here must not stop alerting: the batch is lost (and counted), the
+                    // worker goes on.
+                    match AssertUnwindSafe(self.process(std::mem::take(&mut buf))).catch_unwind().await {
+                        Ok(true) => return,
+                        Ok(false) => {}
+                        Err(_) => inc(&self.counters.internal_errors),
                     }
                 }
-                _ = ticker.tick() => self.run_timers().await,
+                _ = ticker.tick() => {
+                    if AssertUnwindSafe(self.run_timers()).catch_unwind().await.is_err() {
+                        inc(&self.counters.internal_errors);
+                    }
+                }
             }
         }
     }

@@ -235,3 +235,34 @@ async fn ignored_paths_statuses_and_error_types_are_never_sent() {
     assert!(sent[0].plain_fallback.contains("kept"));
     assert_eq!(t.metrics().ignored, 3);
 }
+
+struct PanickingTransport(MemoryTransport, std::sync::atomic::AtomicBool);
+
+#[async_trait::async_trait]
+impl telemon_alerts::Transport for PanickingTransport {
+    async fn send(&self, m: &telemon_alerts::OutgoingMessage) -> Result<(), DeliveryError> {
+        if !self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            panic!("transport bug");
+        }
+        self.0.send(m).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_transport_does_not_stop_the_worker() {
+    let sink = MemoryTransport::new();
+    let t = Telemon::builder()
+        .transport(PanickingTransport(
+            sink.clone(),
+            std::sync::atomic::AtomicBool::new(false),
+        ))
+        .destination(Destination::chat(1))
+        .immediate_budget(None)
+        .build()
+        .unwrap();
+    t.report(distinct(1));
+    t.report(distinct(2));
+    assert!(t.flush(Duration::from_secs(10)).await);
+    assert_eq!(sink.sent().len(), 1);
+    assert_eq!(t.metrics().internal_errors, 1);
+}

@@ -1,7 +1,12 @@
 //! End to end against the fake Bot API (sentinel-testkit): the axum layer, the real
 //! `TelegramTransport`, markup validated by the fake, outages and 429 storms.
 #![cfg(feature = "axum")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err, reason = "tests fail loudly; figment::Jail's error type is large")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::result_large_err,
+    reason = "tests fail loudly; figment::Jail's error type is large"
+)]
 
 use std::time::Duration;
 
