@@ -428,3 +428,92 @@ fn with_root_certificate(
         "TLS support is not compiled in",
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(size: usize) -> deadpool_redis::Pool {
+        let mut cfg = deadpool_redis::Config::from_url("redis://127.0.0.1:1/");
+        cfg.pool = Some(deadpool_redis::PoolConfig::new(size));
+        cfg.create_pool(Some(Runtime::Tokio1)).unwrap()
+    }
+
+    fn invalid(config: RedisConfig) -> RedisConfigError {
+        config.build().unwrap_err()
+    }
+
+    #[test]
+    fn out_of_range_options_are_config_errors() {
+        let url = "redis://127.0.0.1:1/";
+        for config in [
+            RedisConfig::new(url).pool_size(0),
+            RedisConfig::new(url).command_timeout(Duration::ZERO),
+            RedisConfig::new(url).connect_timeout(Duration::ZERO),
+            RedisConfig::new(url).connection_mode(ConnectionMode::Multiplexed(0)),
+            RedisConfig::new(url)
+                .pool_size(2)
+                .connection_mode(ConnectionMode::Multiplexed(3)),
+            RedisConfig::from_pool(pool(1)).connection_mode(ConnectionMode::Multiplexed(2)),
+        ] {
+            assert!(matches!(invalid(config), RedisConfigError::Invalid(_)));
+        }
+    }
+
+    #[test]
+    fn pool_options_do_not_apply_to_an_existing_pool() {
+        assert_eq!(
+            invalid(RedisConfig::from_pool(pool(4)).pool_size(8)),
+            RedisConfigError::PoolOption("pool_size")
+        );
+        assert_eq!(
+            invalid(RedisConfig::from_pool(pool(4)).connect_timeout(Duration::from_secs(1))),
+            RedisConfigError::PoolOption("connect_timeout")
+        );
+        let store = RedisConfig::from_pool(pool(4))
+            .connection_mode(ConnectionMode::Pooled)
+            .build()
+            .unwrap();
+        assert!(store.pool().is_some());
+        // The shortcut keeps at most as many connections as the pool has.
+        let store = RedisStore::from_pool(pool(1));
+        assert!(format!("{store:?}").contains("Multiplexed(1)"));
+    }
+
+    #[test]
+    fn missing_environment_variable_is_named() {
+        let e = RedisConfig::from_env("SENTINEL_TEST_SURELY_UNSET_VARIABLE").unwrap_err();
+        assert_eq!(
+            e,
+            RedisConfigError::MissingEnv("SENTINEL_TEST_SURELY_UNSET_VARIABLE".into())
+        );
+        assert!(
+            e.to_string()
+                .contains("SENTINEL_TEST_SURELY_UNSET_VARIABLE")
+        );
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn rediss_without_the_tls_feature_says_so() {
+        let e = invalid(RedisConfig::new("rediss://:pw@host:6380"));
+        assert_eq!(
+            e,
+            RedisConfigError::TlsNotEnabled {
+                url: "rediss://:***@host:6380".into()
+            }
+        );
+        assert!(e.to_string().contains("enable the `tls` feature"));
+    }
+
+    #[test]
+    fn defaults() {
+        let c = RedisConfig::new("redis://h/");
+        assert_eq!(c.mode, ConnectionMode::Multiplexed(DEFAULT_CONNECTIONS));
+        assert_eq!(c.time_source, TimeSource::Server);
+        assert_eq!(c.command_timeout, DEFAULT_COMMAND_TIMEOUT);
+        let store = c.build().unwrap();
+        assert_eq!(store.time_source(), TimeSource::Server);
+        assert_eq!(store.pool().unwrap().status().max_size, DEFAULT_POOL_SIZE);
+    }
+}

@@ -244,11 +244,13 @@ impl RedisStore {
             Ok(Err(CallError::Reply(e))) => Err(e),
             Ok(Err(CallError::Redis(e))) => {
                 if breaks_connection(&e) {
+                    tracing::debug!(kind = ?e.kind(), "replacing a broken Redis connection");
                     inner.lanes.discard(origin);
                 }
                 Err(map_redis(e, s.command_timeout, &s.redactor))
             }
             Err(_) => {
+                tracing::debug!(timeout = ?s.command_timeout, "Redis command timed out; replacing its connection");
                 inner.lanes.discard(origin);
                 Err(StoreError::Timeout(s.command_timeout))
             }

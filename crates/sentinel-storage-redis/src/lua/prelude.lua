@@ -25,9 +25,12 @@ end
 -- now = base_hi * 10^9 + now (the offset); now_abs is set when it is exact (< 2^53).
 local base_hi, now, now_abs
 if ARGV[1] == '' then
-  -- Redis 3.2-4.x need effects replication before a write that follows TIME (later versions
-  -- always replicate effects; a server without the call fails harmlessly here).
-  pcall(redis.replicate_commands)
+  -- Redis 3.2-4.x need effects replication before a write that follows TIME. Redis 5+
+  -- replicate effects by default, and Redis 7+ (which has REDIS_VERSION_NUM) deprecates the
+  -- call; a server without it fails harmlessly inside pcall.
+  if not redis.REDIS_VERSION_NUM then
+    pcall(redis.replicate_commands)
+  end
   local t = redis.call('TIME')
   now_abs = tonumber(t[1]) * 1000000 + tonumber(t[2])
   base_hi = math.floor(now_abs / E9)
