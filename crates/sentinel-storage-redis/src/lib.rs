@@ -38,13 +38,40 @@
 //! # drop(sentinel); Ok(()) }
 //! ```
 //!
+//! ## Configuration
+//!
+//! | [`RedisConfig`] option | default | meaning |
+//! |---|---|---|
+//! | URL ([`new`](RedisConfig::new), [`from_env`](RedisConfig::from_env), `cluster`) | — | `redis://[user][:password@]host[:port][/db]`; `rediss://` for TLS (feature `tls`) |
+//! | [`pool_size`](RedisConfig::pool_size) | 16 | connections in the pool this crate creates |
+//! | [`connection_mode`](RedisConfig::connection_mode) | `Multiplexed(2)` | keep 2 pipelined connections, or check one out per call (`Pooled`) |
+//! | [`connect_timeout`](RedisConfig::connect_timeout) | 1 s | getting a connection; exceeded → `StoreError::Timeout` |
+//! | [`command_timeout`](RedisConfig::command_timeout) | 500 ms | one command (one decision); exceeded → `StoreError::Timeout` |
+//! | [`time_source`](RedisConfig::time_source) | `Server` | Redis `TIME`, or the caller's `now` (`Client`, for tests) |
+//! | [`client_clock_ttl_grace`](RedisConfig::client_clock_ttl_grace) | 60 s | extra key lifetime in `Client` mode |
+//! | `tls_root_certificate` (feature `tls`) | web PKI roots | trust a private CA for `rediss://` |
+//!
+//! ## Keys and TTLs
+//!
+//! The store writes only the keys it is given (made by [`sentinel_core::KeyBuilder`] under the
+//! engine's prefix). Rate-limit state expires when it can no longer change a decision (`PX` =
+//! `reset_after`, rounded up to the millisecond, plus 1 ms); a debounce key lives for its
+//! window; a blocklist record for the block's length. A **permanent block** (`expires_at:
+//! None`) has no TTL: it must outlive any timeout until an admin unblocks it. Sliding-window
+//! state is a hash (a ring of `(timestamp, cost)` entries and a small header), GCRA state one
+//! integer (the TAT), fixed-window state `"<window start>:<used>"`, all as decimal
+//! microseconds. [`list_blocked`](sentinel_core::BlocklistStore::list_blocked) uses `SCAN
+//! MATCH` with the prefix's glob characters escaped (on every master of a Cluster), never
+//! `KEYS`.
+//!
 //! ## Connections
 //!
 //! By default ([`ConnectionMode::Multiplexed`]) the store keeps a couple of connections out of
 //! its pool and sends every call on one of them; concurrent calls are pipelined on the same
 //! socket, which is both one round trip per decision and the fastest way to use Redis from
 //! many tasks. [`ConnectionMode::Pooled`] checks a connection out of the pool for each call
-//! instead; deadpool pings a reused connection first, so that costs an extra round trip.
+//! instead; deadpool pings a reused connection first, so that costs an extra round trip
+//! (about 2.5× fewer decisions per second in the crate's benchmark).
 //!
 //! ## Script arguments
 //!
@@ -61,7 +88,7 @@
 //!
 //! ## Feature flags
 //!
-//! - `cluster`: Redis Cluster ([`RedisConfig::cluster`], [`RedisConfig::from_cluster_pool`]).
+//! - `cluster`: Redis Cluster (`RedisConfig::cluster`, `RedisConfig::from_cluster_pool`).
 //! - `tls`: `rediss://` URLs (rustls with the webpki roots).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
