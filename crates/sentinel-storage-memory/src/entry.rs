@@ -18,14 +18,54 @@ use sentinel_core::{
     Timestamp,
 };
 
-/// A stored key: its name, when it stops mattering, and its state (40 bytes).
+/// A stored key: its name, when it stops mattering, and its state (80 bytes).
 #[derive(Debug)]
 pub(crate) struct Entry {
-    pub(crate) key: Box<str>,
+    pub(crate) key: Key,
     /// From this time (µs) on the entry can no longer change a decision. Unused for GCRA,
     /// whose TAT is its expiry.
     expires: u64,
     state: State,
+}
+
+/// Longest key stored inline in its entry; longer ones go to the heap.
+pub(crate) const INLINE_KEY: usize = 54;
+
+/// A key's bytes: inline when short (no allocation, no pointer to chase, and freed with the
+/// slab chunk that holds it), boxed when longer.
+#[derive(Debug)]
+pub(crate) enum Key {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    pub(crate) fn new(key: &str) -> Self {
+        let b = key.as_bytes();
+        match u8::try_from(b.len()) {
+            Ok(len) if b.len() <= INLINE_KEY => {
+                let mut bytes = [0; INLINE_KEY];
+                bytes[..b.len()].copy_from_slice(b);
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Heap(b.into()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Heap(b) => b,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Inline { .. } => 0,
+            Self::Heap(b) => alloc_size(b.len()),
+        }
+    }
 }
 
 /// The state of one key. Flat, so that it fits in 16 bytes.
@@ -70,13 +110,16 @@ impl Entry {
         now: Timestamp,
     ) -> (Decision, Option<Self>) {
         let mut entry = Self {
-            key: Box::default(),
+            key: Key::Inline {
+                len: 0,
+                bytes: [0; INLINE_KEY],
+            },
             expires: 0,
             state: fresh(algorithm),
         };
         let d = entry.step_rate(quota, cost, now);
         if d.allowed {
-            entry.key = key.into();
+            entry.key = Key::new(key);
             (d, Some(entry))
         } else {
             // Refused steps record nothing (the core never records a refusal).
@@ -87,7 +130,7 @@ impl Entry {
     /// A debounce entry whose window ends at `expires`.
     pub(crate) fn debounce(key: &str, expires: u64) -> Self {
         Self {
-            key: key.into(),
+            key: Key::new(key),
             expires,
             state: State::Debounce,
         }
@@ -250,7 +293,7 @@ impl Entry {
             }
             _ => 0,
         };
-        alloc_size(self.key.len()) + log
+        self.key.heap_bytes() + log
     }
 }
 
@@ -349,9 +392,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entry_is_40_bytes() {
+    fn entry_is_80_bytes() {
         assert_eq!(size_of::<State>(), 16);
-        assert_eq!(size_of::<Entry>(), 40);
+        assert_eq!(size_of::<Key>(), 56);
+        assert_eq!(size_of::<Entry>(), 80);
+    }
+
+    #[test]
+    fn keys_inline_up_to_the_limit() {
+        let short = "k".repeat(INLINE_KEY);
+        let long = "k".repeat(INLINE_KEY + 1);
+        assert!(matches!(Key::new(&short), Key::Inline { .. }));
+        assert_eq!(Key::new(&short).as_bytes(), short.as_bytes());
+        assert_eq!(Key::new(&short).heap_bytes(), 0);
+        assert!(matches!(Key::new(&long), Key::Heap(_)));
+        assert_eq!(Key::new(&long).as_bytes(), long.as_bytes());
+        assert_eq!(Key::new("").as_bytes(), b"");
+        assert_eq!(
+            Key::new(&"é".repeat(40)).as_bytes(),
+            "é".repeat(40).as_bytes()
+        );
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub(crate) struct Shard {
 }
 
 fn hash_of(hasher: &RandomState, slab: &Slab<Entry>, i: u32) -> u64 {
-    slab.get(i as usize)
-        .map_or(0, |e| std::hash::BuildHasher::hash_one(hasher, &*e.key))
+    slab.get(i as usize).map_or(0, |e| {
+        std::hash::BuildHasher::hash_one(hasher, e.key.as_bytes())
+    })
 }
 
 impl Shard {
@@ -41,9 +42,24 @@ impl Shard {
         let slab = &self.slab;
         self.table
             .find(hash, |&i| {
-                slab.get(i as usize).is_some_and(|e| &*e.key == key)
+                slab.get(i as usize)
+                    .is_some_and(|e| e.key.as_bytes() == key.as_bytes())
             })
             .map(|&i| i as usize)
+    }
+
+    /// The entry of `key`.
+    #[inline]
+    pub(crate) fn find_entry(&self, hash: u64, key: &str) -> Option<&Entry> {
+        let slab = &self.slab;
+        let mut found = None;
+        self.table.find(hash, |&i| {
+            found = slab
+                .get(i as usize)
+                .filter(|e| e.key.as_bytes() == key.as_bytes());
+            found.is_some()
+        })?;
+        found
     }
 
     #[inline]
