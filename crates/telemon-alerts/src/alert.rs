@@ -146,7 +146,7 @@ impl Alert {
 
     /// Sets the level.
     #[must_use]
-    pub fn level_set(mut self, level: Level) -> Self {
+    pub fn with_level(mut self, level: Level) -> Self {
         self.level = level;
         self
     }
