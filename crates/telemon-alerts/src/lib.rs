@@ -20,6 +20,37 @@
 //!
 //! Also: [`health`] checks alerting on state changes, a [`DailyReport`], a run-once guard
 //! ([`Telemon::deduplicated`]) and [`Config`] from `TELEMON_*` variables.
+//!
+//! # Quick start (axum)
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # mod demo {
+//! use axum::{Router, routing::get};
+//! use telemon_alerts::{Config, Telemon, capture::axum::TelemonLayer};
+//!
+//! # #[allow(dead_code)]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // TELEMON_BOT_TOKEN, TELEMON_CHAT_ID, TELEMON_SERVICE, … (see `config`).
+//!     let config = Config::from_env()?;
+//!     telemon_alerts::capture::panic_hook::install(); // optional: backtraces in panic alerts
+//!     let telemon = Telemon::builder().config(&config).build()?;
+//!
+//!     let app: Router = Router::new()
+//!         .route("/users/{id}", get(|| async { "hello" }))
+//!         // Panics → 500 + `x-occurrence-id`, returned 5xx, slow requests.
+//!         .layer(TelemonLayer::new(&telemon));
+//!
+//!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     telemon.shutdown(config.shutdown_timeout).await; // flush what is queued
+//!     Ok(())
+//! }
+//! # }
+//! ```
+//!
+//! With several workers, give them one Redis store so an incident is sent once:
+//! `Telemon::builder().store(Arc::new(RedisConfig::from_env("REDIS_URL")?.build()?))`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alert;
