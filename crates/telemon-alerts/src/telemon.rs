@@ -73,6 +73,7 @@ impl FromIterator<u16> for StatusSet {
 
 /// What the HTTP capture reports.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) struct CaptureSettings {
     pub statuses: StatusSet,
     pub slow: Option<Duration>,
@@ -100,6 +101,7 @@ pub(crate) struct Inner {
     pub(crate) counters: Arc<Counters>,
     closed: AtomicBool,
     pub(crate) ignore: IgnoreRules,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) capture: CaptureSettings,
     pub(crate) shared: Option<Arc<Shared>>,
     tasks: Mutex<Option<Tasks>>,
@@ -744,6 +746,7 @@ impl Telemon {
         format!("{:016x}", splitmix(self.inner.id_seed ^ splitmix(n)))
     }
 
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn capture(&self) -> &CaptureSettings {
         &self.inner.capture
     }
