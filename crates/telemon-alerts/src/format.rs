@@ -590,4 +590,35 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
         assert_eq!(human_duration(Duration::from_secs(3700)), "1h 1m");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[a-zé🦀<>&\"' \n\\`*_]{0,600}").unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn any_alert_renders_balanced_within_any_limit(
+                title in text(),
+                message in text(),
+                detail in text(),
+                bt in text(),
+                repeat in 1usize..12,
+                max in 200usize..=4096,
+            ) {
+                let a = Alert::critical(title.repeat(repeat))
+                    .message(message.repeat(repeat))
+                    .detail("k", detail.repeat(repeat))
+                    .backtrace(bt.repeat(repeat));
+                let r = render_alert(&a, &Origin::default(), "fp", None, max);
+                prop_assert!(r.html.chars().count() <= max);
+                prop_assert!(r.plain.chars().count() <= max);
+                prop_assert!(balanced(&r.html), "{}", r.html);
+            }
+        }
+    }
 }

@@ -524,4 +524,27 @@ mod tests {
             assert!(out.chars().count() <= 8);
         }
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn scrubbing_never_panics_and_is_bounded(s in any::<String>(), max in 1usize..300) {
+                let sc = Scrubber::new(ScrubConfig { max_string_len: max, ..ScrubConfig::default() });
+                let out = sc.scrub_text(&s);
+                prop_assert!(out.chars().count() <= max + 1);
+                let _ = sc.scrub_query(&s);
+                let _ = sc.scrub_backtrace(&s);
+            }
+
+            #[test]
+            fn planted_password_never_survives(prefix in "[a-z ]{0,40}", pw in "[A-Za-z0-9!$#*]{8,30}") {
+                let out = Scrubber::default().scrub_text(&format!("{prefix} password={pw} end"));
+                prop_assert!(!out.contains(&pw), "{}", out);
+            }
+        }
+    }
 }
