@@ -71,7 +71,7 @@ use crate::shard::Shard;
 ///
 /// [foldhash]: https://docs.rs/foldhash
 pub struct MemoryStore {
-    shards: Box<[RwLock<Shard>]>,
+    shards: Box<[Padded]>,
     hasher: RandomState,
     mask: usize,
     /// Entries plus blocklist records.
@@ -81,6 +81,12 @@ pub struct MemoryStore {
     clock: Box<dyn Clock>,
     config: MemoryConfig,
 }
+
+/// A shard on cache lines of its own, so that taking one shard's lock never invalidates the
+/// line another core reads for a neighbouring shard.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded(RwLock<Shard>);
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,8 +118,8 @@ impl MemoryStore {
 
     /// A store laid out as `config` says.
     pub fn with_config(clock: impl Clock + 'static, config: MemoryConfig) -> Self {
-        let shards: Box<[RwLock<Shard>]> = (0..config.shards)
-            .map(|_| RwLock::new(Shard::default()))
+        let shards: Box<[Padded]> = (0..config.shards)
+            .map(|_| Padded(RwLock::new(Shard::default())))
             .collect();
         Self {
             mask: shards.len() - 1,
@@ -136,7 +142,7 @@ impl MemoryStore {
         let hash = self.hasher.hash_one(key.as_bytes());
         // The table uses the low bits and the top 7; shards take bits from the middle.
         let i = (hash >> 32) as usize & self.mask;
-        (hash, &self.shards[i])
+        (hash, &self.shards[i].0)
     }
 
     #[inline]
@@ -264,7 +270,7 @@ impl MemoryStore {
 
     /// Evicts one entry from any other shard that is not locked right now.
     fn evict_elsewhere(&self, now: u64) -> bool {
-        self.shards.iter().any(|lock| {
+        self.shards.iter().any(|Padded(lock)| {
             lock.try_write()
                 .ok()
                 .is_some_and(|mut shard| shard.evict_one(now, &self.hasher))
@@ -300,7 +306,7 @@ impl MemoryStore {
 
     /// Sweeps shard `i` (holding its write lock for the pass).
     pub(crate) fn sweep_shard(&self, i: usize, now: Timestamp) -> usize {
-        let Some(lock) = self.shards.get(i) else {
+        let Some(Padded(lock)) = self.shards.get(i) else {
             return 0;
         };
         let (entries, records) = Self::write(lock).sweep_all(now.as_micros(), &self.hasher);
@@ -341,9 +347,9 @@ impl MemoryStore {
         let shards: usize = self
             .shards
             .iter()
-            .map(|lock| Self::read(lock).heap_bytes())
+            .map(|Padded(lock)| Self::read(lock).heap_bytes())
             .sum();
-        size_of::<Self>() + self.shards.len() * size_of::<RwLock<Shard>>() + shards
+        size_of::<Self>() + self.shards.len() * size_of::<Padded>() + shards
     }
 
     fn debounce_sync(
@@ -415,7 +421,7 @@ impl MemoryStore {
         if self.records.load(Ordering::Relaxed) == 0 {
             return out;
         }
-        for lock in &self.shards {
+        for Padded(lock) in &self.shards {
             let shard = Self::read(lock);
             out.extend(
                 shard
