@@ -78,11 +78,11 @@ use std::time::Duration;
 use dptree::di::DependencyMap;
 use dptree::{HandlerDescription, HandlerSignature, Type};
 use sentinel_core::{Allowed, Sentinel, Verdict, ceil_secs};
+use teloxide::Bot;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
 use teloxide::requests::{Request, Requester};
 use teloxide::types::{CallbackQueryId, ChatId, MessageId, ThreadId, Update};
-use teloxide::Bot;
 
 pub use stats::GuardStats;
 
@@ -171,7 +171,11 @@ impl GuardBuilder {
     /// dropped callback queries are still answered, silently.
     #[must_use]
     pub fn reply(mut self, on: bool) -> Self {
-        self.reply = on.then(|| self.reply.take().unwrap_or_else(|| DEFAULT_REPLY.to_owned()));
+        self.reply = on.then(|| {
+            self.reply
+                .take()
+                .unwrap_or_else(|| DEFAULT_REPLY.to_owned())
+        });
         self
     }
 
@@ -389,8 +393,7 @@ impl Guard {
             }
             return;
         }
-        let (Some((text, window)), Outcome::Drop(Verdict::Throttled(t))) = (notice, outcome)
-        else {
+        let (Some((text, window)), Outcome::Drop(Verdict::Throttled(t))) = (notice, outcome) else {
             return;
         };
         // Reply only where a user typed a message; never post into a channel.

@@ -60,11 +60,13 @@ mod kind;
 mod namer;
 mod raw;
 
-use serde::Deserialize;
 use sentinel_core::{Event, Fingerprint};
+use serde::Deserialize;
 
-pub(crate) use facts::{Content, Facts, message_content};
 pub use facts::{CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_ID};
+pub(crate) use facts::Facts;
+#[cfg(feature = "teloxide")]
+pub(crate) use facts::{Content, message_content};
 pub use kind::{BotStatusChange, ChatType, UpdateKind};
 pub use namer::{HandlerContext, HandlerNamer, command_name};
 

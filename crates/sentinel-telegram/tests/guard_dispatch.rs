@@ -1,6 +1,7 @@
 //! The guard as a dptree step, dispatched directly (no polling): subscriptions, per-handler
 //! policies, drops, answers, fail modes. Replies go to a fake Bot API.
 #![cfg(feature = "teloxide")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 #[path = "guard_support/harness.rs"]
 mod harness;
@@ -25,8 +26,15 @@ use teloxide::{Bot, RequestError};
 
 type Tree = UpdateHandler<RequestError>;
 
+/// A named branch constructor.
+type Branch = (&'static str, fn() -> Tree);
+
 fn per_second(n: u32) -> Policy {
-    Policy::new().rate_limit(Quota::per_second(n).unwrap(), Algorithm::SlidingWindow, Scope::User)
+    Policy::new().rate_limit(
+        Quota::per_second(n).unwrap(),
+        Algorithm::SlidingWindow,
+        Scope::User,
+    )
 }
 
 fn bot(api: &FakeBotApi) -> Bot {
@@ -49,19 +57,35 @@ fn tree(guard: &Guard, messages: &Counter, callbacks: &Counter) -> Tree {
 }
 
 async fn run(tree: &Tree, bot: &Bot, upd: Update) -> bool {
-    matches!(tree.dispatch(deps![upd, bot.clone()]).await, ControlFlow::Break(Ok(())))
+    matches!(
+        tree.dispatch(deps![upd, bot.clone()]).await,
+        ControlFlow::Break(Ok(()))
+    )
 }
 
 #[test]
 fn guard_keeps_allowed_updates_exact() {
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(5)).unwrap()));
-    let branches: Vec<(&str, fn() -> Tree)> = vec![
-        ("messages", || Update::filter_message().endpoint(|| async { Ok(()) })),
-        ("callbacks", || Update::filter_callback_query().endpoint(|| async { Ok(()) })),
-        ("inline", || Update::filter_inline_query().endpoint(|| async { Ok(()) })),
-        ("chat_member", || Update::filter_chat_member().endpoint(|| async { Ok(()) })),
-        ("reactions", || Update::filter_message_reaction_updated().endpoint(|| async { Ok(()) })),
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(5)).unwrap(),
+    ));
+    let branches: Vec<Branch> = vec![
+        ("messages", || {
+            Update::filter_message().endpoint(|| async { Ok(()) })
+        }),
+        ("callbacks", || {
+            Update::filter_callback_query().endpoint(|| async { Ok(()) })
+        }),
+        ("inline", || {
+            Update::filter_inline_query().endpoint(|| async { Ok(()) })
+        }),
+        ("chat_member", || {
+            Update::filter_chat_member().endpoint(|| async { Ok(()) })
+        }),
+        ("reactions", || {
+            Update::filter_message_reaction_updated().endpoint(|| async { Ok(()) })
+        }),
     ];
     // Every subset of the branches, guarded and not, subscribes to the same types.
     for mask in 1u32..(1 << branches.len()) {
@@ -73,10 +97,13 @@ fn guard_keeps_allowed_updates_exact() {
                 .map(|(_, (_, b))| b())
         };
         let plain = pick().fold(dptree::entry(), |t: Tree, b| t.branch(b));
-        let guarded = pick().fold(dptree::entry().chain(guard.handler()), |t: Tree, b| t.branch(b));
-        let named = pick().fold(dptree::entry().chain(guard.named("x").handler()), |t: Tree, b| {
+        let guarded = pick().fold(dptree::entry().chain(guard.handler()), |t: Tree, b| {
             t.branch(b)
         });
+        let named = pick().fold(
+            dptree::entry().chain(guard.named("x").handler()),
+            |t: Tree, b| t.branch(b),
+        );
         let want = observed(plain.description());
         assert!(!want.is_empty());
         assert_eq!(observed(guarded.description()), want, "mask {mask:b}");
@@ -92,7 +119,12 @@ fn guard_keeps_allowed_updates_exact() {
         .branch(guard.reachability_handler());
     let mut want: Vec<String> = vec!["Kind(Message)".into(), "Kind(MyChatMember)".into()];
     want.sort();
-    assert_eq!(observed(with_reach.description()).into_iter().collect::<Vec<_>>(), want);
+    assert_eq!(
+        observed(with_reach.description())
+            .into_iter()
+            .collect::<Vec<_>>(),
+        want
+    );
     // The pitfall this avoids: a plain filter at the root subscribes to every type.
     let naive: Tree = dptree::entry()
         .filter_async(|| async { true })
@@ -103,17 +135,31 @@ fn guard_keeps_allowed_updates_exact() {
 #[test]
 fn dispatcher_type_check_accepts_the_guarded_tree() {
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(5)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(5)).unwrap(),
+    ));
     let t = tree(&guard, &Counter::default(), &Counter::default());
     // What `Dispatcher::build` checks: the bot in the dependencies, Update and Me assumed.
     let bot = Bot::new("1:x");
-    dptree::type_check(t.sig(), &deps![bot], &[Type::of::<Update>(), Type::of::<Me>()]);
+    dptree::type_check(
+        t.sig(),
+        &deps![bot],
+        &[Type::of::<Update>(), Type::of::<Me>()],
+    );
     // A dispatcher for another bot type fails at start-up, not silently at run time.
     let sig = t.sig().clone();
     let wrong = std::panic::catch_unwind(move || {
-        dptree::type_check(&sig, &deps![42u8], &[Type::of::<Update>(), Type::of::<Me>()]);
+        dptree::type_check(
+            &sig,
+            &deps![42u8],
+            &[Type::of::<Update>(), Type::of::<Me>()],
+        );
     });
-    assert!(wrong.is_err(), "the guard declares the bot type it answers with");
+    assert!(
+        wrong.is_err(),
+        "the guard declares the bot type it answers with"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +167,10 @@ async fn flood_passes_exactly_the_quota_and_replies_once_per_window() {
     let api = FakeBotApi::start().await;
     let bot = bot(&api);
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(5)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(5)).unwrap(),
+    ));
     let (messages, callbacks) = (Counter::default(), Counter::default());
     let t = tree(&guard, &messages, &callbacks);
     for i in 0..100 {
@@ -154,9 +203,12 @@ async fn retry_seconds_are_rounded_up_and_the_template_is_used() {
         Algorithm::SlidingWindow,
         Scope::User,
     );
-    let guard = Guard::builder(memory_sentinel(&clock, PolicyRegistry::single(policy).unwrap()))
-        .reply_text("Slow down: {secs}s")
-        .build();
+    let guard = Guard::builder(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(policy).unwrap(),
+    ))
+    .reply_text("Slow down: {secs}s")
+    .build();
     let t = tree(&guard, &Counter::default(), &Counter::default());
     run(&t, &bot, update(api.message(7, 7, "a"), 1)).await;
     clock.advance(Duration::from_millis(2_500));
@@ -172,7 +224,10 @@ async fn a_second_user_in_the_same_chat_is_unaffected() {
     let api = FakeBotApi::start().await;
     let bot = bot(&api);
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(3)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(3)).unwrap(),
+    ));
     let (messages, callbacks) = (Counter::default(), Counter::default());
     let t = tree(&guard, &messages, &callbacks);
     for i in 0..50 {
@@ -180,7 +235,12 @@ async fn a_second_user_in_the_same_chat_is_unaffected() {
     }
     assert_eq!(messages.get(), 3);
     for i in 0..3 {
-        run(&t, &bot, update(api.message(2, -100, &format!("b{i}")), 100 + i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.message(2, -100, &format!("b{i}")), 100 + i),
+        )
+        .await;
     }
     assert_eq!(messages.get(), 6, "user 2 got all three through");
     assert_eq!(api.sent_to(-100).len(), 1, "one notice, for user 1");
@@ -223,17 +283,28 @@ async fn throttled_button_presses_are_answered_with_the_text() {
     let api = FakeBotApi::start().await;
     let bot = bot(&api);
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ));
     let t = tree(&guard, &Counter::default(), &Counter::default());
     for i in 0..3 {
-        run(&t, &bot, update(api.callback_query(5, 5, &format!("b{i}")), i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.callback_query(5, 5, &format!("b{i}")), i),
+        )
+        .await;
     }
     let answers = api.calls_of("answerCallbackQuery");
     assert_eq!(answers.len(), 2);
     for a in &answers {
         assert_eq!(a.body["text"], "Too many messages — try again in 1 s");
     }
-    assert!(api.sent().is_empty(), "a button press is answered, not replied to");
+    assert!(
+        api.sent().is_empty(),
+        "a button press is answered, not replied to"
+    );
 }
 
 #[tokio::test]
@@ -271,20 +342,40 @@ async fn per_handler_policies_follow_the_command() {
     let clock = clock();
     let policies = PolicyRegistry::builder()
         .default_policy(per_second(10))
-        .policy("search", Policy::new().rate_limit(Quota::per_minute(2).unwrap(), Algorithm::Gcra, Scope::User))
+        .policy(
+            "search",
+            Policy::new().rate_limit(Quota::per_minute(2).unwrap(), Algorithm::Gcra, Scope::User),
+        )
         .build()
         .unwrap();
     let guard = Guard::new(memory_sentinel(&clock, policies));
     let (messages, callbacks) = (Counter::default(), Counter::default());
     let t = tree(&guard, &messages, &callbacks);
     for i in 0..5 {
-        run(&t, &bot, update(api.message(3, 3, &format!("/search@sentinel_test_bot q{i}")), i)).await;
+        run(
+            &t,
+            &bot,
+            update(
+                api.message(3, 3, &format!("/search@sentinel_test_bot q{i}")),
+                i,
+            ),
+        )
+        .await;
     }
     assert_eq!(messages.get(), 2, "/search: 2 per minute");
     for i in 0..5 {
-        run(&t, &bot, update(api.message(3, 3, &format!("hello {i}")), 10 + i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.message(3, 3, &format!("hello {i}")), 10 + i),
+        )
+        .await;
     }
-    assert_eq!(messages.get(), 7, "other messages use the default policy's own budget");
+    assert_eq!(
+        messages.get(),
+        7,
+        "other messages use the default policy's own budget"
+    );
 }
 
 #[tokio::test]
@@ -310,15 +401,27 @@ async fn a_named_guard_inside_a_branch_uses_that_policy() {
                     async { Ok(()) }
                 }),
         )
-        .branch(Update::filter_message().chain(guard.handler()).endpoint(move |info: UpdateInfo| {
-            // The guard hands its reading of the update to the endpoint.
-            assert_eq!(info.kind, UpdateKind::Message);
-            x.bump();
-            async { Ok(()) }
-        }));
+        .branch(Update::filter_message().chain(guard.handler()).endpoint(
+            move |info: UpdateInfo| {
+                // The guard hands its reading of the update to the endpoint.
+                assert_eq!(info.kind, UpdateKind::Message);
+                x.bump();
+                async { Ok(()) }
+            },
+        ));
     for i in 0..4 {
-        run(&t, &bot, update(api.photo_message(4, 4, &format!("f{i}"), None, None), i)).await;
-        run(&t, &bot, update(api.message(4, 4, &format!("t{i}")), 10 + i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.photo_message(4, 4, &format!("f{i}"), None, None), i),
+        )
+        .await;
+        run(
+            &t,
+            &bot,
+            update(api.message(4, 4, &format!("t{i}")), 10 + i),
+        )
+        .await;
     }
     assert_eq!((photos.get(), texts.get()), (1, 4));
 }
@@ -328,26 +431,59 @@ async fn kicked_marks_the_user_and_member_clears_it() {
     let api = FakeBotApi::start().await;
     let bot = bot(&api);
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ));
     let t: Tree = dptree::entry()
         .chain(guard.handler())
         .branch(guard.reachability_handler());
-    assert!(run(&t, &bot, update(api.my_chat_member(11, "member", "kicked"), 1)).await);
+    assert!(
+        run(
+            &t,
+            &bot,
+            update(api.my_chat_member(11, "member", "kicked"), 1)
+        )
+        .await
+    );
     assert!(guard.reachability().has_blocked_bot(11));
     // my_chat_member is exempt: it is never throttled away, even in a burst.
     for i in 0..4 {
-        let (old, new) = if i % 2 == 0 { ("kicked", "member") } else { ("member", "kicked") };
+        let (old, new) = if i % 2 == 0 {
+            ("kicked", "member")
+        } else {
+            ("member", "kicked")
+        };
         run(&t, &bot, update(api.my_chat_member(11, old, new), 2 + i)).await;
     }
-    assert!(guard.reachability().has_blocked_bot(11), "last one was kicked");
-    run(&t, &bot, update(api.my_chat_member(11, "kicked", "member"), 10)).await;
+    assert!(
+        guard.reachability().has_blocked_bot(11),
+        "last one was kicked"
+    );
+    run(
+        &t,
+        &bot,
+        update(api.my_chat_member(11, "kicked", "member"), 10),
+    )
+    .await;
     assert!(!guard.reachability().has_blocked_bot(11));
     let s = guard.stats();
-    assert_eq!((s.users_blocked_bot, s.users_unblocked_bot, s.exempt), (3, 3, 6));
+    assert_eq!(
+        (s.users_blocked_bot, s.users_unblocked_bot, s.exempt),
+        (3, 3, 6)
+    );
     // The reachability branch alone records it too.
-    let alone = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()));
+    let alone = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ));
     let t2: Tree = dptree::entry().branch(alone.reachability_handler());
-    run(&t2, &bot, update(api.my_chat_member(12, "member", "kicked"), 11)).await;
+    run(
+        &t2,
+        &bot,
+        update(api.my_chat_member(12, "member", "kicked"), 11),
+    )
+    .await;
     assert!(alone.reachability().has_blocked_bot(12));
 }
 
@@ -356,40 +492,67 @@ async fn no_reply_when_replies_are_off_and_never_into_channels() {
     let api = FakeBotApi::start().await;
     let bot = bot(&api);
     let clock = clock();
-    let quiet = Guard::builder(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()))
-        .reply(false)
-        .build();
+    let quiet = Guard::builder(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ))
+    .reply(false)
+    .build();
     let t = tree(&quiet, &Counter::default(), &Counter::default());
     for i in 0..3 {
         run(&t, &bot, update(api.message(6, 6, &format!("m{i}")), i)).await;
-        run(&t, &bot, update(api.callback_query(6, 6, &format!("c{i}")), 10 + i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.callback_query(6, 6, &format!("c{i}")), 10 + i),
+        )
+        .await;
     }
     assert!(api.sent().is_empty());
     let answers = api.calls_of("answerCallbackQuery");
     assert_eq!(answers.len(), 3, "callbacks still answered, silently");
     assert!(answers.iter().all(|c| c.body.get("text").is_none()));
 
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ));
     let posts = Counter::default();
     let p = posts.clone();
-    let t: Tree = dptree::entry().chain(guard.handler()).branch(Update::filter_channel_post().endpoint(move || {
-        p.bump();
-        async { Ok(()) }
-    }));
+    let t: Tree =
+        dptree::entry()
+            .chain(guard.handler())
+            .branch(Update::filter_channel_post().endpoint(move || {
+                p.bump();
+                async { Ok(()) }
+            }));
     for i in 0..3 {
-        run(&t, &bot, update(api.channel_post(-1009, &format!("post {i}")), 20 + i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.channel_post(-1009, &format!("post {i}")), 20 + i),
+        )
+        .await;
     }
     assert_eq!(posts.get(), 1);
-    assert!(api.sent().is_empty(), "the bot never posts a notice into a channel");
+    assert!(
+        api.sent().is_empty(),
+        "the bot never posts a notice into a channel"
+    );
 }
 
 #[tokio::test]
 async fn notices_go_to_the_forum_topic() {
     let api = FakeBotApi::start().await;
-    api.register_chat(serde_json::json!({"id": -1007, "title": "Forum", "type": "supergroup", "is_forum": true}));
+    api.register_chat(
+        serde_json::json!({"id": -1007, "title": "Forum", "type": "supergroup", "is_forum": true}),
+    );
     let bot = bot(&api);
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()));
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ));
     let t = tree(&guard, &Counter::default(), &Counter::default());
     for i in 0..2 {
         let mut body = api.message(3, -1007, &format!("t{i}"));
@@ -417,17 +580,29 @@ async fn notices_can_be_limited_by_a_separate_engine() {
         ))
         .unwrap(),
     );
-    let guard = Guard::builder(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()))
-        .notice_limiter(notices)
-        .build();
+    let guard = Guard::builder(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ))
+    .notice_limiter(notices)
+    .build();
     let t = tree(&guard, &Counter::default(), &Counter::default());
     for second in 0..3 {
         for i in 0..5 {
-            run(&t, &bot, update(api.message(3, 3, &format!("{second}/{i}")), second * 10 + i)).await;
+            run(
+                &t,
+                &bot,
+                update(api.message(3, 3, &format!("{second}/{i}")), second * 10 + i),
+            )
+            .await;
         }
         clock.advance(Duration::from_secs(1));
     }
-    assert_eq!(api.sent_to(3).len(), 1, "three throttled windows, one notice a minute");
+    assert_eq!(
+        api.sent_to(3).len(),
+        1,
+        "three throttled windows, one notice a minute"
+    );
     assert_eq!(guard.stats().notices_suppressed, 11);
 }
 
@@ -441,10 +616,23 @@ fn down() -> StoreError {
 
 #[async_trait]
 impl RateLimitStore for DownStore {
-    async fn hit(&self, _: &str, _: Algorithm, _: &Quota, _: u32, _: Timestamp) -> Result<Decision, StoreError> {
+    async fn hit(
+        &self,
+        _: &str,
+        _: Algorithm,
+        _: &Quota,
+        _: u32,
+        _: Timestamp,
+    ) -> Result<Decision, StoreError> {
         Err(down())
     }
-    async fn peek(&self, _: &str, _: Algorithm, _: &Quota, _: Timestamp) -> Result<Decision, StoreError> {
+    async fn peek(
+        &self,
+        _: &str,
+        _: Algorithm,
+        _: &Quota,
+        _: Timestamp,
+    ) -> Result<Decision, StoreError> {
         Err(down())
     }
     async fn reset(&self, _: &str) -> Result<(), StoreError> {
@@ -470,7 +658,11 @@ impl BlocklistStore for DownStore {
     async fn blocked(&self, _: &str, _: Timestamp) -> Result<Option<BlockRecord>, StoreError> {
         Err(down())
     }
-    async fn list_blocked(&self, _: &str, _: Timestamp) -> Result<Vec<(String, BlockRecord)>, StoreError> {
+    async fn list_blocked(
+        &self,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<Vec<(String, BlockRecord)>, StoreError> {
         Err(down())
     }
 }
@@ -500,33 +692,63 @@ async fn a_store_failure_drops_under_fail_closed_and_passes_under_fail_open() {
     assert_eq!((messages.get(), callbacks.get()), (0, 0));
     assert_eq!(closed.stats().failed_closed, 4);
     assert_eq!(closed.sentinel().stats().failed_closed, 4);
-    assert_eq!(api.calls_of("answerCallbackQuery").len(), 1, "the button still stops spinning");
+    assert_eq!(
+        api.calls_of("answerCallbackQuery").len(),
+        1,
+        "the button still stops spinning"
+    );
     assert!(api.sent().is_empty());
 
     let open = Guard::new(down_sentinel(FailMode::Open));
     let (messages, callbacks) = (Counter::default(), Counter::default());
     let t = tree(&open, &messages, &callbacks);
     for i in 0..3 {
-        run(&t, &bot, update(api.message(1, 1, &format!("m{i}")), 10 + i)).await;
+        run(
+            &t,
+            &bot,
+            update(api.message(1, 1, &format!("m{i}")), 10 + i),
+        )
+        .await;
     }
     assert_eq!(messages.get(), 3);
     let outcome = open.check(&update(api.message(1, 1, "x"), 20)).await;
-    assert!(matches!(&outcome, Outcome::Pass(a) if a.degraded), "{outcome:?}");
+    assert!(
+        matches!(&outcome, Outcome::Pass(a) if a.degraded),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
 async fn check_reports_the_outcome_without_sending() {
     let api = FakeBotApi::start().await;
     let clock = clock();
-    let guard = Guard::new(memory_sentinel(&clock, PolicyRegistry::single(per_second(1)).unwrap()));
-    assert!(guard.check(&update(api.message(1, 1, "a"), 1)).await.passes());
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(per_second(1)).unwrap(),
+    ));
+    assert!(
+        guard
+            .check(&update(api.message(1, 1, "a"), 1))
+            .await
+            .passes()
+    );
     let second = guard.check(&update(api.message(1, 1, "b"), 2)).await;
-    assert!(matches!(second, Outcome::Drop(ref v) if v.as_str() == "throttled"), "{second:?}");
-    assert!(matches!(guard.check(&update(api.my_chat_member(1, "member", "kicked"), 3)).await, Outcome::Exempt));
+    assert!(
+        matches!(second, Outcome::Drop(ref v) if v.as_str() == "throttled"),
+        "{second:?}"
+    );
+    assert!(matches!(
+        guard
+            .check(&update(api.my_chat_member(1, "member", "kicked"), 3))
+            .await,
+        Outcome::Exempt
+    ));
     assert!(api.calls().is_empty());
     // The event the guard checks carries the update's ids.
     let info = guard.update_info(&update(api.message(1, 2, "/Start x"), 4));
     let e: Event = info.event();
-    assert_eq!((e.user(), e.chat(), e.handler()), (Some(1), Some(2), Some("start")));
+    assert_eq!(
+        (e.user(), e.chat(), e.handler()),
+        (Some(1), Some(2), Some("start"))
+    );
 }
-

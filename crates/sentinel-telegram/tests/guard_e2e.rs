@@ -5,6 +5,7 @@
 //! the guard and the branches are done with it, and the tests wait for that count (timeouts
 //! are failure guards, not speed assertions).
 #![cfg(feature = "teloxide")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 #[path = "guard_support/harness.rs"]
 mod harness;
@@ -82,15 +83,15 @@ impl Running {
                 m.lock().unwrap().push(from);
                 async { Ok(()) }
             }))
-            .branch(Update::filter_callback_query().endpoint(
-                move |bot: Bot, q: CallbackQuery| {
+            .branch(
+                Update::filter_callback_query().endpoint(move |bot: Bot, q: CallbackQuery| {
                     c.bump();
                     async move {
                         bot.answer_callback_query(q.id).await?;
                         Ok(())
                     }
-                },
-            ))
+                }),
+            )
             .branch(guard.reachability_handler());
         let bot = Bot::new(api.token()).set_api_url(api.url());
         let mut dispatcher = Dispatcher::builder(bot, tree).build();
@@ -108,7 +109,12 @@ impl Running {
     }
 
     fn handled_from(&self, user: i64) -> usize {
-        self.messages.lock().unwrap().iter().filter(|u| **u == user).count()
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|u| **u == user)
+            .count()
     }
 
     async fn stop(self) {
@@ -207,7 +213,9 @@ async fn a_second_user_in_the_same_chat_is_unaffected() {
 async fn twenty_presses_of_one_button_are_one_call_and_all_answered() {
     let clock = clock();
     let bot = Running::start(memory_sentinel(&clock, policies())).await;
-    let presses: Vec<_> = (0..20).map(|_| bot.api.callback_query(7, 7, "buy:1")).collect();
+    let presses: Vec<_> = (0..20)
+        .map(|_| bot.api.callback_query(7, 7, "buy:1"))
+        .collect();
     let ids: BTreeSet<String> = presses
         .iter()
         .map(|p| p["callback_query"]["id"].as_str().unwrap().to_owned())
@@ -231,11 +239,18 @@ async fn a_blocked_user_reaches_no_handler() {
     let clock = clock();
     let sentinel = memory_sentinel(&clock, policies());
     sentinel
-        .block(&Subject::User(66), Some(Duration::from_secs(3600)), "spam", "admin")
+        .block(
+            &Subject::User(66),
+            Some(Duration::from_secs(3600)),
+            "spam",
+            "admin",
+        )
         .await
         .unwrap();
     let bot = Running::start(sentinel).await;
-    let mut updates: Vec<_> = (0..3).map(|i| bot.api.message(66, 66, &format!("m{i}"))).collect();
+    let mut updates: Vec<_> = (0..3)
+        .map(|i| bot.api.message(66, 66, &format!("m{i}")))
+        .collect();
     updates.push(bot.api.callback_query(66, 66, "x"));
     updates.push(bot.api.message(67, 67, "someone else"));
     bot.api.push_updates(updates);
@@ -243,7 +258,11 @@ async fn a_blocked_user_reaches_no_handler() {
     assert_eq!(bot.handled_from(66), 0);
     assert_eq!(bot.callbacks.get(), 0);
     assert_eq!(bot.handled_from(67), 1);
-    assert_eq!(bot.api.calls_of("answerCallbackQuery").len(), 1, "the button stops spinning");
+    assert_eq!(
+        bot.api.calls_of("answerCallbackQuery").len(),
+        1,
+        "the button stops spinning"
+    );
     assert!(bot.api.sent_to(66).is_empty(), "no reply to a blocked user");
     assert_eq!(bot.guard.stats().blocked, 4);
     bot.stop().await;
@@ -253,10 +272,12 @@ async fn a_blocked_user_reaches_no_handler() {
 async fn kicked_marks_the_user_and_member_clears_it() {
     let clock = clock();
     let bot = Running::start(memory_sentinel(&clock, policies())).await;
-    bot.api.push_update(bot.api.my_chat_member(55, "member", "kicked"));
+    bot.api
+        .push_update(bot.api.my_chat_member(55, "member", "kicked"));
     bot.done.wait_for(1, WAIT).await;
     assert!(bot.guard.reachability().has_blocked_bot(55));
-    bot.api.push_update(bot.api.my_chat_member(55, "kicked", "member"));
+    bot.api
+        .push_update(bot.api.my_chat_member(55, "kicked", "member"));
     bot.done.wait_for(2, WAIT).await;
     assert!(!bot.guard.reachability().has_blocked_bot(55));
     let s = bot.guard.stats();

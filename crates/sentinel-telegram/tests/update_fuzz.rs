@@ -1,5 +1,6 @@
 //! Parsing is total: arbitrary JSON, arbitrary bytes and mutated real updates give an
 //! `UpdateInfo` or a `ParseError`, never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 #[path = "update_support/fixtures.rs"]
 mod fixtures;

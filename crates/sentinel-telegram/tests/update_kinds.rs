@@ -1,5 +1,6 @@
 //! Extraction for every update type, from raw Bot API JSON (and, with the `teloxide` feature,
 //! the same answers from teloxide's `Update`).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 #[path = "update_support/fixtures.rs"]
 mod fixtures;
@@ -29,63 +30,427 @@ fn expectations() -> Vec<Row> {
     use ChatType::{Channel, Private, Sender, Supergroup};
     use UpdateKind as K;
     vec![
-        ("private_text", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("group_command", K::Message, Some(222), Some(-1001234567890), Some(Supergroup), Some("start"), true),
+        (
+            "private_text",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "group_command",
+            K::Message,
+            Some(222),
+            Some(-1001234567890),
+            Some(Supergroup),
+            Some("start"),
+            true,
+        ),
         // Anonymous admin: counted as the group (sender_chat), not as GroupAnonymousBot.
-        ("anonymous_admin", K::Message, Some(-1001234567890), Some(-1001234567890), Some(Supergroup), None, true),
-        ("photo_caption", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("document", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("sticker", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("voice", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("video", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("audio", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("animation", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("video_note", K::Message, Some(111), Some(111), Some(Private), None, true),
-        ("album_item", K::Message, Some(222), Some(-100200), Some(Supergroup), None, true),
-        ("forum_topic", K::Message, Some(222), Some(-100300), Some(Supergroup), Some("help"), true),
+        (
+            "anonymous_admin",
+            K::Message,
+            Some(-1001234567890),
+            Some(-1001234567890),
+            Some(Supergroup),
+            None,
+            true,
+        ),
+        (
+            "photo_caption",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "document",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "sticker",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "voice",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "video",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "audio",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "animation",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "video_note",
+            K::Message,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "album_item",
+            K::Message,
+            Some(222),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            true,
+        ),
+        (
+            "forum_topic",
+            K::Message,
+            Some(222),
+            Some(-100300),
+            Some(Supergroup),
+            Some("help"),
+            true,
+        ),
         // Automatic forward from the linked channel: the channel, not the service account.
-        ("linked_channel_forward", K::Message, Some(-100400), Some(-100500), Some(Supergroup), None, true),
-        ("edited_message", K::EditedMessage, Some(111), Some(111), Some(Private), None, true),
-        ("channel_post", K::ChannelPost, Some(-100400), Some(-100400), Some(Channel), None, true),
+        (
+            "linked_channel_forward",
+            K::Message,
+            Some(-100400),
+            Some(-100500),
+            Some(Supergroup),
+            None,
+            true,
+        ),
+        (
+            "edited_message",
+            K::EditedMessage,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "channel_post",
+            K::ChannelPost,
+            Some(-100400),
+            Some(-100400),
+            Some(Channel),
+            None,
+            true,
+        ),
         // No from, no sender_chat: the channel itself.
-        ("edited_channel_post", K::EditedChannelPost, Some(-100400), Some(-100400), Some(Channel), None, true),
-        ("business_connection", K::BusinessConnection, Some(333), Some(333), Some(Private), None, false),
-        ("business_message", K::BusinessMessage, Some(444), Some(444), Some(Private), None, true),
-        ("edited_business_message", K::EditedBusinessMessage, Some(444), Some(444), Some(Private), None, true),
-        ("deleted_business_messages", K::DeletedBusinessMessages, None, Some(444), Some(Private), None, false),
-        ("message_reaction", K::MessageReaction, Some(222), Some(-100200), Some(Supergroup), None, false),
-        ("message_reaction_anonymous", K::MessageReaction, Some(-100200), Some(-100200), Some(Supergroup), None, false),
-        ("message_reaction_count", K::MessageReactionCount, None, Some(-100400), Some(Channel), None, false),
-        ("inline_query", K::InlineQuery, Some(111), None, Some(Sender), None, true),
-        ("chosen_inline_result", K::ChosenInlineResult, Some(111), None, None, None, true),
-        ("callback_query", K::CallbackQuery, Some(111), Some(111), Some(Private), None, true),
-        ("callback_query_inline", K::CallbackQuery, Some(111), None, None, None, true),
-        ("callback_query_inaccessible", K::CallbackQuery, Some(222), Some(-100200), Some(Supergroup), None, true),
-        ("callback_query_game", K::CallbackQuery, Some(111), None, None, None, true),
-        ("shipping_query", K::ShippingQuery, Some(111), None, None, None, false),
-        ("pre_checkout_query", K::PreCheckoutQuery, Some(111), None, None, None, false),
-        ("purchased_paid_media", K::PurchasedPaidMedia, Some(111), None, None, None, false),
+        (
+            "edited_channel_post",
+            K::EditedChannelPost,
+            Some(-100400),
+            Some(-100400),
+            Some(Channel),
+            None,
+            true,
+        ),
+        (
+            "business_connection",
+            K::BusinessConnection,
+            Some(333),
+            Some(333),
+            Some(Private),
+            None,
+            false,
+        ),
+        (
+            "business_message",
+            K::BusinessMessage,
+            Some(444),
+            Some(444),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "edited_business_message",
+            K::EditedBusinessMessage,
+            Some(444),
+            Some(444),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "deleted_business_messages",
+            K::DeletedBusinessMessages,
+            None,
+            Some(444),
+            Some(Private),
+            None,
+            false,
+        ),
+        (
+            "message_reaction",
+            K::MessageReaction,
+            Some(222),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            false,
+        ),
+        (
+            "message_reaction_anonymous",
+            K::MessageReaction,
+            Some(-100200),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            false,
+        ),
+        (
+            "message_reaction_count",
+            K::MessageReactionCount,
+            None,
+            Some(-100400),
+            Some(Channel),
+            None,
+            false,
+        ),
+        (
+            "inline_query",
+            K::InlineQuery,
+            Some(111),
+            None,
+            Some(Sender),
+            None,
+            true,
+        ),
+        (
+            "chosen_inline_result",
+            K::ChosenInlineResult,
+            Some(111),
+            None,
+            None,
+            None,
+            true,
+        ),
+        (
+            "callback_query",
+            K::CallbackQuery,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            true,
+        ),
+        (
+            "callback_query_inline",
+            K::CallbackQuery,
+            Some(111),
+            None,
+            None,
+            None,
+            true,
+        ),
+        (
+            "callback_query_inaccessible",
+            K::CallbackQuery,
+            Some(222),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            true,
+        ),
+        (
+            "callback_query_game",
+            K::CallbackQuery,
+            Some(111),
+            None,
+            None,
+            None,
+            true,
+        ),
+        (
+            "shipping_query",
+            K::ShippingQuery,
+            Some(111),
+            None,
+            None,
+            None,
+            false,
+        ),
+        (
+            "pre_checkout_query",
+            K::PreCheckoutQuery,
+            Some(111),
+            None,
+            None,
+            None,
+            false,
+        ),
+        (
+            "purchased_paid_media",
+            K::PurchasedPaidMedia,
+            Some(111),
+            None,
+            None,
+            None,
+            false,
+        ),
         ("poll", K::Poll, None, None, None, None, false),
-        ("poll_answer", K::PollAnswer, Some(222), None, None, None, false),
+        (
+            "poll_answer",
+            K::PollAnswer,
+            Some(222),
+            None,
+            None,
+            None,
+            false,
+        ),
         // A vote on behalf of a channel: the channel (voter_chat), not @Channel_Bot.
-        ("poll_answer_chat", K::PollAnswer, Some(-100400), None, None, None, false),
-        ("my_chat_member_kicked", K::MyChatMember, Some(111), Some(111), Some(Private), None, false),
-        ("my_chat_member_member", K::MyChatMember, Some(111), Some(111), Some(Private), None, false),
-        ("my_chat_member_group_left", K::MyChatMember, Some(222), Some(-100200), Some(Supergroup), None, false),
-        ("chat_member", K::ChatMember, Some(555), Some(-100200), Some(Supergroup), None, false),
-        ("chat_join_request", K::ChatJoinRequest, Some(666), Some(-100200), Some(Supergroup), None, false),
-        ("chat_boost", K::ChatBoost, Some(777), Some(-100400), Some(Channel), None, false),
-        ("removed_chat_boost", K::RemovedChatBoost, Some(777), Some(-100400), Some(Channel), None, false),
-        ("managed_bot", K::ManagedBot, Some(888), None, None, None, false),
-        ("guest_message", K::GuestMessage, Some(222), Some(-100200), Some(Supergroup), None, true),
-        ("unknown_type", K::Other("future_update".into()), None, None, None, None, false),
+        (
+            "poll_answer_chat",
+            K::PollAnswer,
+            Some(-100400),
+            None,
+            None,
+            None,
+            false,
+        ),
+        (
+            "my_chat_member_kicked",
+            K::MyChatMember,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            false,
+        ),
+        (
+            "my_chat_member_member",
+            K::MyChatMember,
+            Some(111),
+            Some(111),
+            Some(Private),
+            None,
+            false,
+        ),
+        (
+            "my_chat_member_group_left",
+            K::MyChatMember,
+            Some(222),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            false,
+        ),
+        (
+            "chat_member",
+            K::ChatMember,
+            Some(555),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            false,
+        ),
+        (
+            "chat_join_request",
+            K::ChatJoinRequest,
+            Some(666),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            false,
+        ),
+        (
+            "chat_boost",
+            K::ChatBoost,
+            Some(777),
+            Some(-100400),
+            Some(Channel),
+            None,
+            false,
+        ),
+        (
+            "removed_chat_boost",
+            K::RemovedChatBoost,
+            Some(777),
+            Some(-100400),
+            Some(Channel),
+            None,
+            false,
+        ),
+        (
+            "managed_bot",
+            K::ManagedBot,
+            Some(888),
+            None,
+            None,
+            None,
+            false,
+        ),
+        (
+            "guest_message",
+            K::GuestMessage,
+            Some(222),
+            Some(-100200),
+            Some(Supergroup),
+            None,
+            true,
+        ),
+        (
+            "unknown_type",
+            K::Other("future_update".into()),
+            None,
+            None,
+            None,
+            None,
+            false,
+        ),
     ]
 }
 
 #[test]
 fn every_update_type_is_extracted() {
     let rows = expectations();
-    assert_eq!(rows.len(), fixtures::ALL.len(), "a fixture without expectations");
+    assert_eq!(
+        rows.len(),
+        fixtures::ALL.len(),
+        "a fixture without expectations"
+    );
     for (name, kind, user, chat, chat_type, handler, has_fp) in rows {
         let json = fixtures::ALL
             .iter()
@@ -101,11 +466,19 @@ fn every_update_type_is_extracted() {
         assert_eq!(info.fingerprint.is_some(), has_fp, "{name}: fingerprint");
         // The same from a parsed Value.
         let value: Value = serde_json::from_str(json).unwrap();
-        assert_eq!(update::from_value(&value).unwrap(), info, "{name}: from_value");
+        assert_eq!(
+            update::from_value(&value).unwrap(),
+            info,
+            "{name}: from_value"
+        );
         // The event carries the same ids.
         let event = info.event();
         assert_eq!(event.kind(), Some(kind.as_str()), "{name}: event kind");
-        assert_eq!((event.user(), event.chat()), (user, chat), "{name}: event ids");
+        assert_eq!(
+            (event.user(), event.chat()),
+            (user, chat),
+            "{name}: event ids"
+        );
         assert_eq!(event.handler(), handler, "{name}: event handler");
     }
 }
@@ -243,7 +616,10 @@ fn my_chat_member_in_private_chats_tracks_blocking() {
     // Leaving a group is not a user blocking the bot.
     assert_eq!(parse(fixtures::MY_CHAT_MEMBER_GROUP_LEFT).bot_status, None);
     // kicked from a group is not either.
-    let group_kick = fixtures::MY_CHAT_MEMBER_GROUP_LEFT.replace("\"status\":\"left\"", "\"status\":\"kicked\",\"until_date\":0");
+    let group_kick = fixtures::MY_CHAT_MEMBER_GROUP_LEFT.replace(
+        "\"status\":\"left\"",
+        "\"status\":\"kicked\",\"until_date\":0",
+    );
     assert_eq!(parse(&group_kick).bot_status, None);
     // chat_member (someone else's status) never is.
     let other = fixtures::MY_CHAT_MEMBER_KICKED.replace("my_chat_member", "chat_member");
@@ -260,28 +636,51 @@ fn my_chat_member_in_private_chats_tracks_blocking() {
 #[test]
 fn namers_pick_the_handler() {
     let by_kind = Extractor::new().with_namer(HandlerNamer::command_or_kind());
-    let cb = by_kind.from_slice(fixtures::CALLBACK_QUERY.as_bytes()).unwrap();
+    let cb = by_kind
+        .from_slice(fixtures::CALLBACK_QUERY.as_bytes())
+        .unwrap();
     assert_eq!(cb.handler.as_deref(), Some("callback_query"));
-    let cmd = by_kind.from_slice(fixtures::GROUP_COMMAND.as_bytes()).unwrap();
+    let cmd = by_kind
+        .from_slice(fixtures::GROUP_COMMAND.as_bytes())
+        .unwrap();
     assert_eq!(cmd.handler.as_deref(), Some("start"));
-    let text = by_kind.from_slice(fixtures::PRIVATE_TEXT.as_bytes()).unwrap();
+    let text = by_kind
+        .from_slice(fixtures::PRIVATE_TEXT.as_bytes())
+        .unwrap();
     assert_eq!(text.handler.as_deref(), Some("message"));
 
     let none = Extractor::new().with_namer(HandlerNamer::none());
     let cmd = none.from_slice(fixtures::GROUP_COMMAND.as_bytes()).unwrap();
     assert_eq!(cmd.handler, None);
-    assert_eq!(cmd.command.as_deref(), Some("start"), "the command is still read");
+    assert_eq!(
+        cmd.command.as_deref(),
+        Some("start"),
+        "the command is still read"
+    );
+
+    // An unknown type with an empty name gets no handler name (found by the fuzzer).
+    let empty = by_kind.from_slice(br#"{"": null, "update_id": 0}"#).unwrap();
+    assert_eq!(empty.kind, UpdateKind::Other(String::new()));
+    assert_eq!(empty.handler, None);
 
     let custom = Extractor::new().with_namer(HandlerNamer::custom(|cx| {
         cx.callback_data
             .and_then(|d| d.split(':').next())
             .map(str::to_owned)
-            .or_else(|| cx.text.filter(|t| t.contains("look")).map(|_| "looking".to_owned()))
+            .or_else(|| {
+                cx.text
+                    .filter(|t| t.contains("look"))
+                    .map(|_| "looking".to_owned())
+            })
     }));
-    let cb = custom.from_slice(fixtures::CALLBACK_QUERY.as_bytes()).unwrap();
+    let cb = custom
+        .from_slice(fixtures::CALLBACK_QUERY.as_bytes())
+        .unwrap();
     assert_eq!(cb.handler.as_deref(), Some("like"));
     // The namer sees a caption as the text.
-    let photo = custom.from_slice(fixtures::PHOTO_CAPTION.as_bytes()).unwrap();
+    let photo = custom
+        .from_slice(fixtures::PHOTO_CAPTION.as_bytes())
+        .unwrap();
     assert_eq!(photo.handler.as_deref(), Some("looking"));
 }
 
@@ -300,31 +699,58 @@ fn commands_only_come_from_message_text() {
 #[test]
 fn malformed_input_is_a_clear_error() {
     let syntax = update::from_slice(b"{\"update_id\": 1, ").unwrap_err();
-    assert!(matches!(syntax, ParseError::Syntax { line: 1, .. }), "{syntax:?}");
+    assert!(
+        matches!(syntax, ParseError::Syntax { line: 1, .. }),
+        "{syntax:?}"
+    );
     assert!(syntax.to_string().starts_with("update is not valid JSON"));
 
     let cases: &[(&str, &str)] = &[
         ("[]", "expected a Telegram Update object"),
         ("42", "expected a Telegram Update object"),
-        (r#"{"message":{"chat":{"id":1}}}"#, "missing field `update_id`"),
+        (
+            r#"{"message":{"chat":{"id":1}}}"#,
+            "missing field `update_id`",
+        ),
         (r#"{"update_id":"1","message":{}}"#, "in `update_id`"),
-        (r#"{"update_id":1,"message":{"text":"x"}}"#, "in `message`: missing field `chat`"),
-        (r#"{"update_id":1,"message":{"chat":{"id":"x"}}}"#, "in `message`"),
+        (
+            r#"{"update_id":1,"message":{"text":"x"}}"#,
+            "in `message`: missing field `chat`",
+        ),
+        (
+            r#"{"update_id":1,"message":{"chat":{"id":"x"}}}"#,
+            "in `message`",
+        ),
         (r#"{"update_id":1,"message":null}"#, "in `message`"),
-        (r#"{"update_id":1,"callback_query":{"from":{"id":1}}}"#, "missing field `id`"),
-        (r#"{"update_id":1,"message":{"chat":{"id":1.5}}}"#, "in `message`"),
-        (r#"{"update_id":1,"message":{"chat":{"id":99999999999999999999}}}"#, "in `message`"),
+        (
+            r#"{"update_id":1,"callback_query":{"from":{"id":1}}}"#,
+            "missing field `id`",
+        ),
+        (
+            r#"{"update_id":1,"message":{"chat":{"id":1.5}}}"#,
+            "in `message`",
+        ),
+        (
+            r#"{"update_id":1,"message":{"chat":{"id":99999999999999999999}}}"#,
+            "in `message`",
+        ),
     ];
     for (json, want) in cases {
         let err = update::from_slice(json.as_bytes()).unwrap_err();
         assert!(matches!(err, ParseError::Invalid(_)), "{json}: {err:?}");
         assert!(err.to_string().contains(want), "{json}: {err}");
         let value: Value = serde_json::from_str(json).unwrap();
-        assert!(matches!(update::from_value(&value), Err(ParseError::Invalid(_))), "{json}");
+        assert!(
+            matches!(update::from_value(&value), Err(ParseError::Invalid(_))),
+            "{json}"
+        );
     }
     // Only bytes can repeat a key (a `Value` keeps the last one).
     let dup = update::from_slice(br#"{"update_id":1,"update_id":2}"#).unwrap_err();
-    assert!(dup.to_string().contains("duplicate field `update_id`"), "{dup}");
+    assert!(
+        dup.to_string().contains("duplicate field `update_id`"),
+        "{dup}"
+    );
     let none = update::from_slice(br#"{"update_id":5}"#).unwrap_err();
     assert!(matches!(none, ParseError::NoKind));
     assert_eq!(none.to_string(), "update has no update type field");
@@ -345,7 +771,10 @@ fn unknown_fields_and_unknown_types_are_tolerated() {
     assert_eq!(parse(two).kind, UpdateKind::Poll);
     // Unknown chat types pass through.
     let odd = fixtures::PRIVATE_TEXT.replace("\"type\":\"private\"", "\"type\":\"hyperchat\"");
-    assert_eq!(parse(&odd).chat_type, Some(ChatType::Other("hyperchat".into())));
+    assert_eq!(
+        parse(&odd).chat_type,
+        Some(ChatType::Other("hyperchat".into()))
+    );
 }
 
 #[test]

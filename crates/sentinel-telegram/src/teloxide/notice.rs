@@ -74,7 +74,10 @@ mod tests {
         let w = Duration::from_secs(1);
         assert!(l.allow("a", "_", &e, t0, w).await);
         assert!(!l.allow("a", "_", &e, t0, w).await);
-        assert!(l.allow("b", "_", &e, t0, w).await, "other subjects are separate");
+        assert!(
+            l.allow("b", "_", &e, t0, w).await,
+            "other subjects are separate"
+        );
         let almost = t0.saturating_add(Duration::from_millis(999));
         assert!(!l.allow("a", "_", &e, almost, w).await);
         assert!(l.allow("a", "_", &e, t0.saturating_add(w), w).await);
@@ -89,9 +92,15 @@ mod tests {
         for i in 0..MAX_ENTRIES {
             assert!(l.allow(&i.to_string(), "_", &e, t0, w).await);
         }
-        assert!(!l.allow("new", "_", &e, t0, w).await, "full and nothing expired");
+        assert!(
+            !l.allow("new", "_", &e, t0, w).await,
+            "full and nothing expired"
+        );
         let later = t0.saturating_add(w);
-        assert!(l.allow("new", "_", &e, later, w).await, "expired entries make room");
+        assert!(
+            l.allow("new", "_", &e, later, w).await,
+            "expired entries make room"
+        );
         if let NoticeLimiter::Local(m) = &l {
             assert_eq!(m.lock().unwrap().len(), 1);
         }

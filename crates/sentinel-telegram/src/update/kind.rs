@@ -271,7 +271,14 @@ mod tests {
 
     #[test]
     fn chat_types() {
-        for s in ["private", "group", "supergroup", "channel", "sender", "weird"] {
+        for s in [
+            "private",
+            "group",
+            "supergroup",
+            "channel",
+            "sender",
+            "weird",
+        ] {
             assert_eq!(ChatType::from_name(s).as_str(), s);
         }
         assert!(ChatType::Supergroup.is_group());

@@ -168,7 +168,10 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(command_name(text).as_deref(), want, "{text:?}");
         }
-        assert_eq!(command_name(&format!("/{}", "a".repeat(64))).map(|s| s.len()), Some(64));
+        assert_eq!(
+            command_name(&format!("/{}", "a".repeat(64))).map(|s| s.len()),
+            Some(64)
+        );
         assert_eq!(command_name(&format!("/{}", "a".repeat(65))), None);
     }
 

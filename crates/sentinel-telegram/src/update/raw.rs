@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::facts::{Content, Facts, message_content};
 use super::{ChatType, UpdateKind};
@@ -284,7 +284,11 @@ impl RawUpdate {
             Body::MessageReaction(r) => {
                 // An anonymous reaction names the chat; `user` is then absent or a stand-in.
                 f.actor_id = r.actor_chat.as_ref().map(|c| c.id);
-                f.from_id = r.user.as_ref().filter(|_| f.actor_id.is_none()).map(|u| u.id);
+                f.from_id = r
+                    .user
+                    .as_ref()
+                    .filter(|_| f.actor_id.is_none())
+                    .map(|u| u.id);
                 f.actor_id = f.actor_id.or(f.from_id);
                 f.chat_id = Some(r.chat.id);
                 f.chat_type = r.chat.chat_type();
@@ -323,7 +327,11 @@ impl RawUpdate {
                 // A vote on behalf of a chat names it in `voter_chat`; `user` is then
                 // @Channel_Bot, kept only for backward compatibility.
                 f.actor_id = a.voter_chat.as_ref().map(|c| c.id);
-                f.from_id = a.user.as_ref().filter(|_| f.actor_id.is_none()).map(|u| u.id);
+                f.from_id = a
+                    .user
+                    .as_ref()
+                    .filter(|_| f.actor_id.is_none())
+                    .map(|u| u.id);
                 f.actor_id = f.actor_id.or(f.from_id);
             }
             Body::ChatMemberUpdated(_, m) => {

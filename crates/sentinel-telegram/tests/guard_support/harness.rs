@@ -1,6 +1,11 @@
 //! Shared pieces of the guard tests: engines on a manual clock, counters that can be awaited,
 //! a completion step, and reading teloxide's subscriptions.
 #![allow(dead_code, reason = "each test crate uses a different part")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
