@@ -42,8 +42,18 @@ else
   base_hi, now = split(ARGV[1])
 end
 
+-- The base itself, and whether it (and so every timestamp below 2^53) is exact as a double:
+-- the fast paths below, taken for any clock before the year 2255.
+local P53 = 9007199254740992
+local base_abs = base_hi * E9
+local exact = base_abs < P53
+
 -- An absolute timestamp string as an offset from this call's base (nil when not digits).
 local function ts_in(s)
+  local v = tonumber(s)
+  if exact and v and v < P53 then
+    return v - base_abs
+  end
   local hi, lo = split(s)
   if not hi or not lo then
     return nil
@@ -53,6 +63,10 @@ end
 
 -- An offset from this call's base as an absolute timestamp string.
 local function ts_out(rel)
+  local v = base_abs + rel
+  if exact and v >= 0 and v < P53 then
+    return string.format('%.0f', v)
+  end
   local carry = math.floor(rel / E9)
   if carry * E9 > rel then
     carry = carry - 1
