@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::update::{BotStatusChange, UpdateInfo};
+
 /// A shared set of users who blocked the bot. Cheap to clone; clones share the set.
 ///
 /// ```
@@ -50,6 +52,30 @@ impl Reachability {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&user)
+    }
+
+    /// Applies what a private `my_chat_member` update says (`kicked` marks the user, `member`
+    /// clears the mark) and returns it; other updates change nothing and return `None`. For
+    /// bots that read raw updates (webhooks) rather than through the teloxide guard.
+    ///
+    /// ```
+    /// use sentinel_telegram::{reachability::Reachability, update};
+    /// let kicked = br#"{"update_id":1,"my_chat_member":{"chat":{"id":42,"type":"private"},
+    ///   "from":{"id":42,"is_bot":false,"first_name":"A"},"date":0,
+    ///   "old_chat_member":{"user":{"id":1,"is_bot":true,"first_name":"B"},"status":"member"},
+    ///   "new_chat_member":{"user":{"id":1,"is_bot":true,"first_name":"B"},"status":"kicked","until_date":0}}}"#;
+    /// let r = Reachability::new();
+    /// assert!(r.observe(&update::from_slice(kicked)?).is_some());
+    /// assert!(r.has_blocked_bot(42));
+    /// # Ok::<(), update::ParseError>(())
+    /// ```
+    pub fn observe(&self, info: &UpdateInfo) -> Option<(i64, BotStatusChange)> {
+        let (user, change) = info.bot_status_change()?;
+        match change {
+            BotStatusChange::Blocked => self.mark_blocked(user),
+            BotStatusChange::Unblocked => self.mark_active(user),
+        }
+        Some((user, change))
     }
 
     /// How many users blocked the bot.

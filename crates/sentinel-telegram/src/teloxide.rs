@@ -303,17 +303,10 @@ impl Guard {
     async fn inspect(&self, update: &Update) -> (UpdateInfo, Outcome) {
         let s = &self.shared;
         let info = self.update_info(update);
-        if let Some((user, change)) = info.bot_status_change() {
-            match change {
-                BotStatusChange::Blocked => {
-                    s.reachability.mark_blocked(user);
-                    bump(&s.counters.users_blocked_bot);
-                }
-                BotStatusChange::Unblocked => {
-                    s.reachability.mark_active(user);
-                    bump(&s.counters.users_unblocked_bot);
-                }
-            }
+        match s.reachability.observe(&info) {
+            Some((_, BotStatusChange::Blocked)) => bump(&s.counters.users_blocked_bot),
+            Some((_, BotStatusChange::Unblocked)) => bump(&s.counters.users_unblocked_bot),
+            None => {}
         }
         if s.exempt.contains(&info.kind) {
             bump(&s.counters.exempt);
@@ -489,13 +482,10 @@ impl Guard {
         let guard = self.clone();
         Update::filter_my_chat_member().endpoint(move |update: Update| {
             // The guard in front (if any) has recorded it already; recording twice is harmless.
-            let info = guard.update_info(&update);
-            if let Some((user, change)) = info.bot_status_change() {
-                match change {
-                    BotStatusChange::Blocked => guard.shared.reachability.mark_blocked(user),
-                    BotStatusChange::Unblocked => guard.shared.reachability.mark_active(user),
-                }
-            }
+            guard
+                .shared
+                .reachability
+                .observe(&guard.update_info(&update));
             async { Ok(()) }
         })
     }

@@ -624,6 +624,22 @@ fn my_chat_member_in_private_chats_tracks_blocking() {
     // chat_member (someone else's status) never is.
     let other = fixtures::MY_CHAT_MEMBER_KICKED.replace("my_chat_member", "chat_member");
     assert_eq!(parse(&other).bot_status, None);
+    // Reachability applies exactly those two fixtures.
+    let r = sentinel_telegram::reachability::Reachability::new();
+    let changes: Vec<_> = fixtures::ALL
+        .iter()
+        .filter_map(|(_, json)| r.observe(&parse(json)))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (111, BotStatusChange::Blocked),
+            (111, BotStatusChange::Unblocked)
+        ]
+    );
+    assert!(r.is_empty(), "kicked then member: reachable again");
+    r.observe(&kicked);
+    assert!(r.has_blocked_bot(111));
     // Other update types never are.
     for (_, json) in fixtures::ALL {
         let info = parse(json);
@@ -659,7 +675,9 @@ fn namers_pick_the_handler() {
     );
 
     // An unknown type with an empty name gets no handler name (found by the fuzzer).
-    let empty = by_kind.from_slice(br#"{"": null, "update_id": 0}"#).unwrap();
+    let empty = by_kind
+        .from_slice(br#"{"": null, "update_id": 0}"#)
+        .unwrap();
     assert_eq!(empty.kind, UpdateKind::Other(String::new()));
     assert_eq!(empty.handler, None);
 
