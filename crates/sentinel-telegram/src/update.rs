@@ -63,8 +63,8 @@ mod raw;
 use sentinel_core::{Event, Fingerprint};
 use serde::Deserialize;
 
-pub use facts::{CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_ID};
 pub(crate) use facts::Facts;
+pub use facts::{CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_ID};
 #[cfg(feature = "teloxide")]
 pub(crate) use facts::{Content, message_content};
 pub use kind::{BotStatusChange, ChatType, UpdateKind};
