@@ -82,7 +82,7 @@ use teloxide::Bot;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
 use teloxide::requests::{Request, Requester};
-use teloxide::types::{CallbackQueryId, ChatId, MessageId, ThreadId, Update};
+use teloxide::types::{CallbackQueryId, ChatId, MessageId, ReplyParameters, ThreadId, Update};
 
 pub use stats::GuardStats;
 
@@ -404,12 +404,23 @@ impl Guard {
             bump(&s.counters.notices_suppressed);
             return;
         }
+        // In a group, answer the message itself so everyone sees whom the notice is for.
+        let reply_to = info
+            .message_id
+            .and_then(|m| i32::try_from(m).ok())
+            .filter(|_| info.chat_type.as_ref().is_some_and(ChatType::is_group));
+        let thread = info.thread_id.and_then(|t| i32::try_from(t).ok());
         let send = {
-            let req = bot.send_message(ChatId(chat), text);
-            match info.thread_id.and_then(|t| i32::try_from(t).ok()) {
-                Some(thread) => req.message_thread_id(ThreadId(MessageId(thread))).send(),
-                None => req.send(),
+            let mut req = bot.send_message(ChatId(chat), text);
+            if let Some(m) = reply_to {
+                req = req.reply_parameters(
+                    ReplyParameters::new(MessageId(m)).allow_sending_without_reply(),
+                );
             }
+            if let Some(t) = thread {
+                req = req.message_thread_id(ThreadId(MessageId(t)));
+            }
+            req.send()
         };
         let sent = send.await;
         match sent {

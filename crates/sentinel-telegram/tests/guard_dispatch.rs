@@ -184,6 +184,10 @@ async fn flood_passes_exactly_the_quota_and_replies_once_per_window() {
     let sent = api.sent_to(7);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].text, "Too many messages — try again in 1 s");
+    assert!(
+        sent[0].body.get("reply_parameters").is_none(),
+        "a private chat needs no quote"
+    );
     // One second later the budget is back, and so is one notice.
     clock.advance(Duration::from_secs(1));
     for i in 100..120 {
@@ -243,7 +247,12 @@ async fn a_second_user_in_the_same_chat_is_unaffected() {
         .await;
     }
     assert_eq!(messages.get(), 6, "user 2 got all three through");
-    assert_eq!(api.sent_to(-100).len(), 1, "one notice, for user 1");
+    let notices = api.sent_to(-100);
+    assert_eq!(notices.len(), 1, "one notice, for user 1");
+    // In a group the notice answers the flooder's message (the fourth one, the first refused).
+    let first_refused =
+        api.calls_of("sendMessage")[0].body["reply_parameters"]["message_id"].clone();
+    assert_eq!(first_refused, 4);
 }
 
 #[tokio::test]
