@@ -354,7 +354,11 @@ impl Guard {
         let period = policy
             .limit()
             .map_or(Duration::from_secs(1), |rl| rl.quota.period());
-        let wait = t.decision.retry_after.unwrap_or(period);
+        let wait = match &t.escalated {
+            // This throttle got the user blocked: the wait is the block, unless it is forever.
+            Some(block) => block.remaining(self.shared.sentinel.clock().now())?,
+            None => t.decision.retry_after.unwrap_or(period),
+        };
         let secs = ceil_secs(wait).max(1);
         Some((render(template, secs), period.max(wait)))
     }

@@ -761,3 +761,33 @@ async fn check_reports_the_outcome_without_sending() {
         (Some(1), Some(2), Some("start"))
     );
 }
+
+#[tokio::test]
+async fn an_escalating_throttle_tells_the_block_time_and_then_stays_silent() {
+    let api = FakeBotApi::start().await;
+    let bot = bot(&api);
+    let clock = clock();
+    // The first throttle blocks the user for ten minutes.
+    let policy = per_second(1).escalation(
+        sentinel_core::Escalation::new(1, Duration::from_secs(60), Some(Duration::from_secs(600)))
+            .unwrap(),
+    );
+    let guard = Guard::new(memory_sentinel(
+        &clock,
+        PolicyRegistry::single(policy).unwrap(),
+    ));
+    let (messages, callbacks) = (Counter::default(), Counter::default());
+    let t = tree(&guard, &messages, &callbacks);
+    run(&t, &bot, update(api.message(5, 5, "ok"), 1)).await;
+    run(&t, &bot, update(api.message(5, 5, "too fast"), 2)).await;
+    let sent = api.sent_to(5);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].text, "Too many messages — try again in 600 s");
+    // Blocked from now on, and told nothing more.
+    clock.advance(Duration::from_secs(5));
+    run(&t, &bot, update(api.message(5, 5, "later"), 3)).await;
+    assert_eq!(messages.get(), 1);
+    let s = guard.stats();
+    assert_eq!((s.throttled, s.blocked, s.notices_sent), (1, 1, 1));
+    assert_eq!(api.sent_to(5).len(), 1);
+}
