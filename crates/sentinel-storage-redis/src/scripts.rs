@@ -17,7 +17,8 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::aio::ConnectionLike;
+use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind, Value};
 use sentinel_core::{Algorithm, Decision, Quota, StoreError, Timestamp};
 
 use crate::error::protocol;
@@ -90,24 +91,41 @@ pub(crate) struct Step<'a> {
 }
 
 impl Step<'_> {
-    /// The script invocation (`now` from [`now_arg`], `grace_ms` the client-clock grace).
-    pub(crate) fn invocation(
-        &self,
-        script: &'static Script,
-        now: &str,
-        grace_ms: u64,
-    ) -> ScriptInvocation<'static> {
-        let mut inv = script.key(self.key);
-        inv.arg(now)
+    /// The `EVALSHA` command (`now` from [`now_arg`], `grace_ms` the client-clock grace), built
+    /// in one buffer.
+    pub(crate) fn command(&self, script: &Script, now: &str, grace_ms: u64) -> Cmd {
+        let mut cmd = Cmd::with_capacity(11, 128 + self.key.len());
+        cmd.arg("EVALSHA")
+            .arg(script.get_hash())
+            .arg(1)
+            .arg(self.key)
+            .arg(now)
             .arg(self.quota.limit())
             .arg(self.quota.period_micros())
             .arg(self.cost)
             .arg(if self.peek { "1" } else { "0" })
             .arg(grace_ms);
         if self.algorithm == Algorithm::Gcra {
-            inv.arg(self.quota.emission_interval_micros());
+            cmd.arg(self.quota.emission_interval_micros());
         }
-        inv
+        cmd
+    }
+}
+
+/// Sends `cmd` (an `EVALSHA` of `script`); after `NOSCRIPT` (a server that restarted, or a
+/// Cluster node that never saw the script) loads the script and sends it once more — what
+/// `redis::Script::invoke_async` does, without rebuilding the arguments.
+pub(crate) async fn evalsha<C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    cmd: &Cmd,
+) -> RedisResult<Value> {
+    match cmd.query_async::<Value>(conn).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            script.load_async(conn).await?;
+            cmd.query_async(conn).await
+        }
+        other => other,
     }
 }
 

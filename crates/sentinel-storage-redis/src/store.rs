@@ -265,9 +265,9 @@ impl RedisStore {
             ))
         })?;
         let now = scripts::now_arg(self.client_now(now))?;
-        let invocation = step.invocation(script, &now, self.inner.grace_ms);
+        let cmd = step.command(script, &now, self.inner.grace_ms);
         let reply: Value = self
-            .run(|mut c| async move { Ok(invocation.invoke_async(&mut c).await?) })
+            .run(|mut c| async move { Ok(scripts::evalsha(&mut c, script, &cmd).await?) })
             .await?;
         decode_decision(&reply, step.quota.limit())
     }
