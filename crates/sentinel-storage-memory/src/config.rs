@@ -39,8 +39,9 @@ impl MemoryConfig {
         self
     }
 
-    /// The most keys the store holds (`None`, the default, means no cap). See
-    /// [`MemoryStore`](crate::MemoryStore) for what happens when the cap is reached.
+    /// The most keys the store holds (`None`, the default, means no cap). Blocklist records
+    /// count but are never evicted; see [`MemoryStore`](crate::MemoryStore#capacity) for what
+    /// happens when the cap is reached.
     #[must_use]
     pub fn max_keys(mut self, max_keys: Option<usize>) -> Self {
         self.max_keys = max_keys;

@@ -72,7 +72,7 @@ impl Shard {
         let entry = self.slab.get_mut(i)?;
         let before = entry.heap_bytes();
         let r = f(entry);
-        self.heap = self.heap - before + entry.heap_bytes();
+        self.heap = self.heap.saturating_sub(before) + entry.heap_bytes();
         Some(r)
     }
 
@@ -103,7 +103,7 @@ impl Shard {
         if let Some(from) = moved {
             self.repoint(from, index, hasher);
         }
-        self.heap -= entry.heap_bytes();
+        self.heap = self.heap.saturating_sub(entry.heap_bytes());
         Some(entry)
     }
 
@@ -158,7 +158,7 @@ impl Shard {
         loop {
             while self.slab.len() > 0 && idle(&self.slab, self.slab.len() - 1) {
                 if let Some(e) = self.slab.pop() {
-                    self.heap -= e.heap_bytes();
+                    self.heap = self.heap.saturating_sub(e.heap_bytes());
                 }
             }
             if i >= self.slab.len() {
@@ -167,7 +167,7 @@ impl Shard {
             if idle(&self.slab, i) {
                 // The tail is live, so an entry moves.
                 if let Some((e, moved)) = self.slab.swap_remove(i) {
-                    self.heap -= e.heap_bytes();
+                    self.heap = self.heap.saturating_sub(e.heap_bytes());
                     if let (Some(from), Ok(to)) = (moved, u32::try_from(i)) {
                         self.repoint(from, to, hasher);
                     }

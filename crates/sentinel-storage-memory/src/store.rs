@@ -56,9 +56,10 @@ use crate::shard::Shard;
 /// # Capacity
 ///
 /// With [`MemoryConfig::max_keys`], a new key arriving when the store holds `max_keys` keys
-/// (rate-limit, debounce and blocklist keys together) first evicts one key: an idle key if the
-/// shard has one among the [sample](crate::MemoryConfig) it looks at, otherwise the one whose
-/// state would become idle soonest (the least recently used, for a common quota). Evicting a
+/// (rate-limit, debounce and blocklist keys together) first evicts one key from the new key's
+/// shard (or, if that shard has none, from another): among 16 entries it samples, an idle one
+/// if there is one, otherwise the one whose state would become idle soonest — for a common
+/// quota, the least recently used (an approximation, like Redis' sampled LRU). Evicting a
 /// live rate-limit key forgets its usage: that subject gets a fresh budget. **Blocklist records
 /// are never evicted.** When nothing can be evicted (every key is a blocklist record), the call
 /// fails with [`StoreError::CapacityReached`], which the engine handles by its `FailMode`.

@@ -2,6 +2,7 @@
 //! under key rotation, and the background sweeper.
 
 use std::fmt::Write;
+#[cfg(feature = "sweeper")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -167,6 +168,7 @@ async fn sweep_removes_expired_records_and_windows() {
     );
 }
 
+#[cfg(feature = "sweeper")]
 /// The background sweeper removes idle keys, and stops once the store is dropped.
 #[tokio::test(start_paused = true)]
 async fn sweeper_sweeps_and_stops_with_the_store() {
@@ -199,6 +201,7 @@ async fn sweeper_sweeps_and_stops_with_the_store() {
     );
 }
 
+#[cfg(feature = "sweeper")]
 /// Dropping the handle stops the sweeper: idle keys then stay until swept by hand.
 #[tokio::test(start_paused = true)]
 async fn dropping_the_handle_stops_the_sweeper() {
@@ -216,6 +219,7 @@ async fn dropping_the_handle_stops_the_sweeper() {
     assert_eq!(store.sweep_now(), 1);
 }
 
+#[cfg(feature = "sweeper")]
 #[test]
 fn spawn_sweeper_outside_a_runtime_is_an_error() {
     let store = Arc::new(MemoryStore::new(ManualClock::new(T0)));
