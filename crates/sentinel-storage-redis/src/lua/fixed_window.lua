@@ -69,7 +69,8 @@ if peek then
   return {1, limit - used - cost + 1, 0, r}
 end
 used = used + cost
-redis.call('SET', key, ts_out(start) .. ':' .. used, 'PX', ttl_ms(end_in, tonumber(ARGV[6])))
+redis.call('SET', key, string.format('%s:%d', ts_out(start), used), 'PX',
+  ttl_ms(end_in, tonumber(ARGV[6])))
 if used > 0 then
   reset = end_in
 end

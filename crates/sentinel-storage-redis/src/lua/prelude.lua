@@ -6,8 +6,9 @@
 -- scripts never compute with them directly: `ts_in` reads one as an offset from this call's
 -- base (`now` without its last nine digits, times 10^9) and `ts_out` writes an offset back as
 -- an absolute decimal string. Every offset a script computes stays small (a period and a limit
--- away from now at most), so all arithmetic is exact. Plain numbers are written with '%.0f',
--- never Lua's default '%.14g', which would round.
+-- away from now at most), so all arithmetic is exact. Numbers are written with '%d' (exact
+-- below 2^63, and an integer printf, much cheaper for Redis than the float printf behind
+-- Lua's default '%.14g' and behind numbers passed to redis.call), never left to conversion.
 --
 -- Speed. Each call runs this chunk again, so it creates as few closures as it can.
 
@@ -65,7 +66,7 @@ end
 local function ts_out(rel)
   local v = base_abs + rel
   if exact and v >= 0 and v < P53 then
-    return string.format('%.0f', v)
+    return string.format('%d', v)
   end
   local carry = math.floor(rel / E9)
   if carry * E9 > rel then
@@ -75,17 +76,17 @@ local function ts_out(rel)
   end
   local hi = base_hi + carry
   if hi > 0 then
-    return string.format('%.0f%09.0f', hi, rel - carry * E9)
+    return string.format('%d%09d', hi, rel - carry * E9)
   end
-  return string.format('%.0f', rel - carry * E9)
+  return string.format('%d', rel - carry * E9)
 end
 
--- PX for state that matters for `us` more µs (us < 2^46): rounded up to whole milliseconds,
--- plus 1 ms because Redis's expiry clock truncates to the millisecond, plus the configured
--- grace (client-clock mode). Always at least 1 ms.
+-- PX (as a string) for state that matters for `us` more µs (us < 2^46): rounded up to whole
+-- milliseconds, plus 1 ms because Redis's expiry clock truncates to the millisecond, plus the
+-- configured grace (client-clock mode). Always at least 1 ms.
 local function ttl_ms(us, extra)
   if us < 0 then
     us = 0
   end
-  return math.floor((us + 999) / 1000) + 1 + extra
+  return string.format('%d', math.floor((us + 999) / 1000) + 1 + extra)
 end

@@ -38,7 +38,7 @@ end
 
 -- An entry's (ts offset, cost), or nil.
 local function entry(seq)
-  local raw = redis.call('HGET', key, string.format('%.0f', seq))
+  local raw = redis.call('HGET', key, string.format('%d', seq))
   if not raw then
     return nil
   end
@@ -86,7 +86,7 @@ end
 local function delete_dropped()
   local fields = {}
   for seq = h, first - 1 do
-    fields[#fields + 1] = string.format('%.0f', seq)
+    fields[#fields + 1] = string.format('%d', seq)
     if #fields == 1000 then
       redis.call('HDEL', key, unpack(fields))
       fields = {}
@@ -107,7 +107,8 @@ local function commit_drop()
     return
   end
   delete_dropped()
-  redis.call('HSET', key, 'h', string.format('%.0f', first), 'u', used, 'o', ts_out(first_ts))
+  redis.call('HSET', key, 'h', string.format('%d', first), 'u', string.format('%d', used),
+    'o', ts_out(first_ts))
 end
 
 if cost > limit then
@@ -136,21 +137,22 @@ if used + cost <= limit then
       delete_dropped()
     end
     local c = last_cost + cost
-    redis.call('HSET', key, string.format('%.0f', n - 1), stamp .. ':' .. c,
-      'h', string.format('%.0f', first), 'u', used + cost, 'c', c, 'o', ts_out(first_ts))
+    redis.call('HSET', key, string.format('%d', n - 1), string.format('%s:%d', stamp, c),
+      'h', string.format('%d', first), 'u', string.format('%d', used + cost),
+      'c', string.format('%d', c), 'o', ts_out(first_ts))
   elseif live then
     if first > h then
       delete_dropped()
     end
-    redis.call('HSET', key, string.format('%.0f', n), stamp .. ':' .. cost,
-      'h', string.format('%.0f', first), 'n', string.format('%.0f', n + 1), 'u', used + cost,
-      'l', stamp, 'c', cost, 'o', ts_out(first_ts))
+    redis.call('HSET', key, string.format('%d', n), string.format('%s:%d', stamp, cost),
+      'h', string.format('%d', first), 'n', string.format('%d', n + 1),
+      'u', string.format('%d', used + cost), 'l', stamp, 'c', ARGV[4], 'o', ts_out(first_ts))
   else
     if exists then
       redis.call('DEL', key)
     end
-    redis.call('HSET', key, '0', stamp .. ':' .. cost, 'h', '0', 'n', '1', 'u', cost,
-      'l', stamp, 'c', cost, 'o', stamp)
+    redis.call('HSET', key, '0', string.format('%s:%d', stamp, cost), 'h', '0', 'n', '1',
+      'u', ARGV[4], 'l', stamp, 'c', ARGV[4], 'o', stamp)
   end
   redis.call('PEXPIRE', key, ttl_ms(period, tonumber(ARGV[6])))
   return {1, limit - used - cost, 0, period}
