@@ -326,3 +326,57 @@ async fn one_round_trip_per_decision() {
         "deadpool pings each reused connection: {calls:?}"
     );
 }
+
+/// State that is not what the scripts wrote (a foreign value, another type, a corrupt header)
+/// is a `Protocol` error, never a panic or a wrong decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_state_is_a_protocol_error() {
+    use sentinel_core::StoreError;
+    let server = RedisServer::spawn();
+    let mut con = server.connection().await;
+    let store = common::client_clock_store(&server.url());
+    let q = Quota::per_minute(5).unwrap();
+    let now = Timestamp::from_secs(1_700_000_000);
+    let set = |k: &'static str, v: &'static str| redis::cmd("SET").arg(k).arg(v).to_owned();
+    let cmds = [
+        set("m:gcra", "not a number"),
+        set("m:fw", "12:x"),
+        redis::cmd("RPUSH").arg("m:sw").arg("a").to_owned(),
+        redis::cmd("HSET").arg("m:sw2").arg("h").arg("0").to_owned(),
+        redis::cmd("HSET")
+            .arg("m:sw3")
+            .arg(&["h", "0", "n", "2", "u", "2", "l", "1", "c", "1", "o", "1"])
+            .to_owned(),
+        set("m:bl", "{\"not\": \"a record\"}"),
+        set("m:bl2", "plain"),
+    ];
+    for cmd in cmds {
+        cmd.query_async::<()>(&mut con).await.unwrap();
+    }
+    for (key, algorithm) in [
+        ("m:gcra", Algorithm::Gcra),
+        ("m:fw", Algorithm::FixedWindow),
+        ("m:sw", Algorithm::SlidingWindow),
+        ("m:sw2", Algorithm::SlidingWindow),
+        ("m:sw3", Algorithm::SlidingWindow),
+    ] {
+        let e = store.hit(key, algorithm, &q, 1, now).await.unwrap_err();
+        assert!(matches!(e, StoreError::Protocol(_)), "{key}: {e:?}");
+        let e = store.peek(key, algorithm, &q, now).await.unwrap_err();
+        assert!(matches!(e, StoreError::Protocol(_)), "{key}: {e:?}");
+    }
+    for key in ["m:bl", "m:bl2", "m:sw"] {
+        let e = store.blocked(key, now).await.unwrap_err();
+        assert!(matches!(e, StoreError::Protocol(_)), "{key}: {e:?}");
+    }
+    let e = store.list_blocked("m:", now).await.unwrap_err();
+    assert!(matches!(e, StoreError::Protocol(_)), "{e:?}");
+    // The store keeps working for everything else.
+    assert!(
+        store
+            .hit("m:ok", Algorithm::Gcra, &q, 1, now)
+            .await
+            .unwrap()
+            .allowed
+    );
+}
