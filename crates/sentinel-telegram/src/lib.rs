@@ -6,7 +6,7 @@ pub mod html;
 pub mod reachability;
 pub mod sender;
 pub mod split;
-pub mod update;
-pub mod webhook;
 #[cfg(feature = "teloxide")]
 pub mod teloxide;
+pub mod update;
+pub mod webhook;
