@@ -1,0 +1,196 @@
+//! One HTTP request to the Bot API and what its answer means.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::header::RETRY_AFTER;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::SendError;
+use super::token::BotToken;
+
+/// What one attempt came to.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// `ok: true`: the `result`.
+    Done(Value),
+    /// 429: wait this long, pausing the bot, then retry.
+    RetryAfter(Duration),
+    /// 5xx, network error, timeout: retry with backoff.
+    Transient(SendError),
+    /// Anything else: fail now.
+    Fatal(SendError),
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiResponse {
+    ok: bool,
+    #[serde(default)]
+    result: Option<Value>,
+    #[serde(default)]
+    error_code: Option<i64>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Parameters>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Parameters {
+    #[serde(default)]
+    retry_after: Option<u64>,
+    #[serde(default)]
+    migrate_to_chat_id: Option<i64>,
+}
+
+/// A `reqwest::Error` as a token-free [`SendError`]: the URL is stripped and the rest of the
+/// chain scrubbed.
+pub(crate) fn from_reqwest(e: reqwest::Error, token: &BotToken) -> SendError {
+    if e.is_timeout() {
+        return SendError::Timeout;
+    }
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    SendError::Network {
+        message: token.scrub(&message),
+    }
+}
+
+/// Sends `body` to `url` and classifies the answer.
+pub(crate) async fn attempt(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+    body: &Value,
+    token: &BotToken,
+) -> Outcome {
+    let response = match client.post(url).json(body).send().await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Transient(from_reqwest(e, token)),
+    };
+    let status = response.status().as_u16();
+    let header_retry = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let bytes = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => return Outcome::Transient(from_reqwest(e, token)),
+    };
+    classify(status, header_retry, &bytes, token)
+}
+
+/// The meaning of a response (status, `Retry-After` header, body).
+pub(crate) fn classify(
+    status: u16,
+    header_retry: Option<u64>,
+    body: &[u8],
+    token: &BotToken,
+) -> Outcome {
+    let Ok(parsed) = serde_json::from_slice::<ApiResponse>(body) else {
+        return match status {
+            429 => Outcome::RetryAfter(Duration::from_secs(header_retry.unwrap_or(1).max(1))),
+            s if s >= 500 => Outcome::Transient(SendError::Api {
+                code: s,
+                description: format!("HTTP {s} with a body that is not a Bot API answer"),
+            }),
+            s => Outcome::Fatal(SendError::InvalidResponse { status: s }),
+        };
+    };
+    if parsed.ok {
+        return Outcome::Done(parsed.result.unwrap_or(Value::Null));
+    }
+    let params = parsed.parameters.as_ref();
+    if let Some(secs) =
+        params
+            .and_then(|p| p.retry_after)
+            .or(if status == 429 { header_retry } else { None })
+    {
+        return Outcome::RetryAfter(Duration::from_secs(secs.max(1)));
+    }
+    if status == 429 {
+        return Outcome::RetryAfter(Duration::from_secs(1));
+    }
+    if let Some(new_chat_id) = params.and_then(|p| p.migrate_to_chat_id) {
+        return Outcome::Fatal(SendError::ChatMigrated { new_chat_id });
+    }
+    let code = parsed
+        .error_code
+        .and_then(|c| u16::try_from(c).ok())
+        .unwrap_or(status);
+    let error = SendError::Api {
+        code,
+        description: token.scrub(parsed.description.as_deref().unwrap_or("")),
+    };
+    if code >= 500 || status >= 500 {
+        Outcome::Transient(error)
+    } else {
+        Outcome::Fatal(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> BotToken {
+        BotToken::new("42:SeCrEt").unwrap()
+    }
+
+    #[test]
+    fn classifies_answers() {
+        let t = token();
+        assert!(
+            matches!(classify(200, None, br#"{"ok":true,"result":{"message_id":3}}"#, &t), Outcome::Done(v) if v["message_id"] == 3)
+        );
+        assert!(matches!(
+            classify(429, Some(7), br#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}"#, &t),
+            Outcome::RetryAfter(d) if d == Duration::from_secs(5)
+        ));
+        assert!(
+            matches!(classify(429, Some(7), b"<html>", &t), Outcome::RetryAfter(d) if d == Duration::from_secs(7))
+        );
+        assert!(matches!(
+            classify(502, None, b"<html>bad gateway</html>", &t),
+            Outcome::Transient(SendError::Api { code: 502, .. })
+        ));
+        assert!(matches!(
+            classify(
+                500,
+                None,
+                br#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#,
+                &t
+            ),
+            Outcome::Transient(_)
+        ));
+        assert!(matches!(
+            classify(200, None, b"nope", &t),
+            Outcome::Fatal(SendError::InvalidResponse { status: 200 })
+        ));
+        assert!(matches!(
+            classify(400, None, br#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}"#, &t),
+            Outcome::Fatal(SendError::ChatMigrated { new_chat_id: -1001 })
+        ));
+        match classify(
+            403,
+            None,
+            br#"{"ok":false,"error_code":403,"description":"Forbidden: 42:SeCrEt is blocked"}"#,
+            &t,
+        ) {
+            Outcome::Fatal(SendError::Api {
+                code: 403,
+                description,
+            }) => {
+                assert_eq!(description, "Forbidden: <redacted> is blocked");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
