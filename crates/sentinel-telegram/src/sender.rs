@@ -221,7 +221,7 @@ impl fmt::Debug for BotApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BotApi")
             .field("token", &self.inner.token)
-            .field("api_url", &self.inner.base.as_str())
+            .field("api_url", &self.inner.token.scrub(self.inner.base.as_str()))
             .field("retry_deadline", &self.inner.retry_deadline)
             .field("pacer", &self.inner.pacer)
             .finish_non_exhaustive()

@@ -45,6 +45,10 @@ async fn hundred_messages_to_one_chat_are_at_least_a_second_apart() {
     }
     let sent = api.sent_to(42);
     assert_eq!(sent.len(), 100);
+    // Sends to one chat go out in call order.
+    for (i, m) in sent.iter().enumerate() {
+        assert_eq!(m.text, format!("alert {i}"));
+    }
     for gap in gaps(&sent) {
         assert!(gap >= Duration::from_secs(1), "gap {gap:?}");
     }
@@ -562,10 +566,19 @@ fn debug_and_display_never_show_the_token() {
     let token = BotToken::new(TOKEN).unwrap();
     assert_no_token(&format!("{token:?} {token} {token:#?}"));
     assert!(format!("{token}").starts_with("987654321"));
-    let bot = BotApi::builder().token(token).build().unwrap();
+    let builder = BotApi::builder().token(token.clone());
+    assert_no_token(&format!("{builder:?}"));
+    let bot = builder.build().unwrap();
     let debug = format!("{bot:?} {bot:#?}");
     assert_no_token(&debug);
     assert!(debug.contains("api.telegram.org"), "{debug}");
+    // Even a token pasted into the API URL by mistake is not printed.
+    let misconfigured = BotApi::builder()
+        .token(token)
+        .api_url(format!("https://api.telegram.org/bot{TOKEN}/"))
+        .build()
+        .unwrap();
+    assert_no_token(&format!("{misconfigured:?}"));
     let err = BotToken::new(format!("{TOKEN}/evil")).unwrap_err();
     assert_no_token(&format!("{err} {err:?}"));
 }
