@@ -99,6 +99,29 @@ async fn other_chats_are_not_held_back_and_the_bot_limit_applies() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn pacing_can_be_turned_off() {
+    let api = FakeBotApi::start().await;
+    let bot = BotApi::builder()
+        .token(BotToken::new(api.token()).unwrap())
+        .api_url(api.url())
+        .pacing(false)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    for i in 0..5 {
+        bot.send_message(&SendMessage::new(42, format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let sent = api.sent_to(42);
+    assert_eq!(sent.len(), 5);
+    assert!(
+        sent.iter()
+            .all(|m| m.at - start < Duration::from_millis(100))
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn groups_get_one_message_every_three_seconds() {
     let api = FakeBotApi::start().await;
     let bot = sender(&api);
