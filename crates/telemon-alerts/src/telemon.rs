@@ -534,7 +534,7 @@ impl TelemonBuilder {
         let transport = match (self.transport, self.bot) {
             (Some(t), _) => t,
             (None, Some((token, url))) => Arc::new(
-                crate::transport::TelegramTransport::with_api_url(&token, &url)
+                crate::transport::TelegramTransport::with_api_url(token, &url)
                     .map_err(|e| BuildError::Transport(e.to_string()))?,
             ),
             (None, None) => return Err(BuildError::MissingTransport),

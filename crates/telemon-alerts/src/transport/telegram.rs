@@ -1,168 +1,183 @@
-//! [`TelegramTransport`]: `sendMessage` over the Bot API.
+//! [`TelegramTransport`]: delivery through [`sentinel_telegram::sender::BotApi`].
 //!
-//! Errors are classified for the delivery worker: 429 → [`DeliveryError::RateLimited`] with
-//! `parameters.retry_after` (or the `Retry-After` header); 400 "can't parse entities" →
-//! [`DeliveryError::MarkupRejected`] (the worker re-sends as plain text); other 4xx →
-//! [`DeliveryError::Permanent`]; 5xx, timeouts and network errors →
-//! [`DeliveryError::Transient`]. The bot token is in the request URL only: it never appears in
-//! `Debug`, and network errors are stripped of their URL before they are turned into text.
+//! `BotApi` paces sends (30/s per bot, 1/s per chat, 20/min per group), honours 429
+//! `retry_after` by pausing every send of the bot, and retries 5xx and network errors up to
+//! its retry deadline. What it still reports as a failure is classified for the delivery
+//! worker: 400 "can't parse entities" → [`DeliveryError::MarkupRejected`] (the worker re-sends
+//! as plain text); a 429 beyond `BotApi`'s deadline → [`DeliveryError::RateLimited`]; other 4xx
+//! → [`DeliveryError::Permanent`]; 5xx, timeouts, network errors and exhausted retries →
+//! [`DeliveryError::Transient`]. The token never appears in `Debug` or in any error text
+//! (`BotApi` strips URLs and scrubs the token).
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::json;
+use sentinel_telegram::sender::{BotApi, BotToken, SendError, SendMessage};
 
 use super::{DeliveryError, OutgoingMessage, ParseMode, Transport};
 
 /// The public Bot API.
-pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+pub const DEFAULT_API_URL: &str = sentinel_telegram::sender::DEFAULT_API_URL;
 
-/// Sends through the Telegram Bot API.
+/// Sends through the Telegram Bot API with a paced [`BotApi`].
 ///
 /// ```no_run
 /// use telemon_alerts::transport::TelegramTransport;
-/// let t = TelegramTransport::new("123456:ABC-your-token").expect("client");
+/// let t = TelegramTransport::from_token("123456:ABC-your-token").expect("valid token");
 /// ```
 #[derive(Clone)]
 pub struct TelegramTransport {
-    client: reqwest::Client,
-    /// `{api}/bot{token}/sendMessage` — contains the token: never printed.
-    endpoint: String,
+    api: BotApi,
 }
 
 impl fmt::Debug for TelegramTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TelegramTransport")
-            .field("token", &"[redacted]")
-            .finish_non_exhaustive()
+            .field("api", &self.api)
+            .finish()
     }
 }
 
-/// The transport could not be built.
+/// The transport could not be built. Never contains the token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportBuildError {
-    /// The HTTP client could not be created (TLS setup).
-    #[error("cannot build the HTTP client: {0}")]
+    /// The token is not of the form `<bot id>:<secret>`.
+    #[error("the bot token is malformed (expected <bot id>:<secret> from @BotFather)")]
+    InvalidToken,
+    /// The Bot API client could not be built (bad API URL, TLS setup).
+    #[error("cannot build the Bot API client: {0}")]
     Client(String),
 }
 
-#[derive(Deserialize)]
-struct ApiReply {
-    ok: bool,
-    #[serde(default)]
-    error_code: Option<u16>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    parameters: Option<ReplyParameters>,
-}
-
-#[derive(Deserialize)]
-struct ReplyParameters {
-    #[serde(default)]
-    retry_after: Option<u64>,
-}
-
 impl TelegramTransport {
-    /// A transport for `token` on the public Bot API (10 s timeout per request).
+    /// A transport over an existing (shared) [`BotApi`].
+    pub fn new(api: BotApi) -> Self {
+        Self { api }
+    }
+
+    /// A transport for `token` on the public Bot API.
     ///
     /// # Errors
-    /// [`TransportBuildError`] when the HTTP client cannot be built.
-    pub fn new(token: impl AsRef<str>) -> Result<Self, TransportBuildError> {
+    /// [`TransportBuildError`] for a malformed token or when the client cannot be built.
+    pub fn from_token(token: impl Into<String>) -> Result<Self, TransportBuildError> {
         Self::with_api_url(token, DEFAULT_API_URL)
     }
 
     /// A transport for `token` on another Bot API server (a local server, or a test fake).
     ///
     /// # Errors
-    /// [`TransportBuildError`] when the HTTP client cannot be built.
+    /// [`TransportBuildError`] for a malformed token or URL, or when the client cannot be built.
     pub fn with_api_url(
-        token: impl AsRef<str>,
+        token: impl Into<String>,
         api_url: impl AsRef<str>,
     ) -> Result<Self, TransportBuildError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
+        let token = BotToken::new(token).map_err(|_| TransportBuildError::InvalidToken)?;
+        let api = BotApi::builder()
+            .token(token)
+            .api_url(api_url)
             .build()
-            .map_err(|e| TransportBuildError::Client(e.without_url().to_string()))?;
-        let base = api_url.as_ref().trim_end_matches('/');
-        Ok(Self {
-            client,
-            endpoint: format!("{base}/bot{}/sendMessage", token.as_ref()),
-        })
+            .map_err(|e| TransportBuildError::Client(e.to_string()))?;
+        Ok(Self { api })
+    }
+
+    /// The underlying client.
+    pub fn bot_api(&self) -> &BotApi {
+        &self.api
     }
 }
 
-fn body(m: &OutgoingMessage) -> serde_json::Value {
-    let mut b = json!({
-        "chat_id": m.destination.chat_id,
-        "text": m.text,
-        "disable_notification": m.disable_notification,
-        "link_preview_options": { "is_disabled": true },
-    });
-    if m.parse_mode == ParseMode::Html {
-        b["parse_mode"] = json!("HTML");
+impl From<BotApi> for TelegramTransport {
+    fn from(api: BotApi) -> Self {
+        Self::new(api)
     }
-    if let Some(t) = m.destination.thread_id {
-        b["message_thread_id"] = json!(t);
+}
+
+/// Maps what `BotApi` could not handle itself to what the delivery worker does next.
+pub(crate) fn classify(e: SendError) -> DeliveryError {
+    match e {
+        SendError::Api { code, description } => {
+            if code == 400
+                && (description.contains("parse entities")
+                    || description.contains("can't parse")
+                    || description.contains("unsupported start tag"))
+            {
+                DeliveryError::MarkupRejected(description)
+            } else if code >= 500 || code == 408 {
+                DeliveryError::Transient(format!("{code} {description}"))
+            } else {
+                DeliveryError::Permanent(format!("{code} {description}"))
+            }
+        }
+        SendError::TooManyRequests { retry_after } => DeliveryError::RateLimited { retry_after },
+        e @ (SendError::Timeout
+        | SendError::Network { .. }
+        | SendError::InvalidResponse { .. }
+        | SendError::DeadlineExceeded { .. }) => DeliveryError::Transient(e.to_string()),
+        other => DeliveryError::Permanent(other.to_string()),
     }
-    b
 }
 
 #[async_trait]
 impl Transport for TelegramTransport {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError> {
-        let res = self
-            .client
-            .post(&self.endpoint)
-            .json(&body(message))
-            .send()
-            .await
-            .map_err(|e| DeliveryError::Transient(e.without_url().to_string()))?;
-        let status = res.status().as_u16();
-        let header_retry = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let text = res
-            .text()
-            .await
-            .map_err(|e| DeliveryError::Transient(e.without_url().to_string()))?;
-        let reply: Option<ApiReply> = serde_json::from_str(&text).ok();
-        if (200..300).contains(&status) && reply.as_ref().is_some_and(|r| r.ok) {
-            return Ok(());
+    async fn send(&self, m: &OutgoingMessage) -> Result<(), DeliveryError> {
+        let mut msg = SendMessage::new(m.destination.chat_id, m.text.clone()).no_link_preview();
+        if m.parse_mode == ParseMode::Html {
+            msg = msg.html();
         }
-        let code = reply.as_ref().and_then(|r| r.error_code).unwrap_or(status);
-        let description = reply
-            .as_ref()
-            .and_then(|r| r.description.clone())
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        // Telegram's descriptions never contain the token; cap them anyway.
-        let description: String = description.chars().take(200).collect();
-        Err(match code {
-            429 => {
-                let secs = reply
-                    .as_ref()
-                    .and_then(|r| r.parameters.as_ref())
-                    .and_then(|p| p.retry_after)
-                    .or(header_retry)
-                    .unwrap_or(5);
-                DeliveryError::RateLimited {
-                    retry_after: Duration::from_secs(secs.clamp(1, 3600)),
-                }
+        if let Some(t) = m.destination.thread_id {
+            msg = msg.thread(i64::from(t));
+        }
+        if m.disable_notification {
+            msg = msg.silent();
+        }
+        self.api
+            .send_message(&msg)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn classification() {
+        let api = |code: u16, d: &str| SendError::Api {
+            code,
+            description: d.to_owned(),
+        };
+        assert!(matches!(
+            classify(api(400, "Bad Request: can't parse entities: x")),
+            DeliveryError::MarkupRejected(_)
+        ));
+        assert!(matches!(
+            classify(api(403, "Forbidden: bot was kicked")),
+            DeliveryError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(api(502, "Bad Gateway")),
+            DeliveryError::Transient(_)
+        ));
+        assert_eq!(
+            classify(SendError::TooManyRequests {
+                retry_after: Duration::from_secs(90)
+            }),
+            DeliveryError::RateLimited {
+                retry_after: Duration::from_secs(90)
             }
-            400 if description.contains("parse entities")
-                || description.contains("can't parse")
-                || description.contains("unsupported start tag") =>
-            {
-                DeliveryError::MarkupRejected(description)
-            }
-            400..=499 if code != 408 => DeliveryError::Permanent(format!("{code} {description}")),
-            _ => DeliveryError::Transient(format!("{code} {description}")),
-        })
+        );
+        assert!(matches!(
+            classify(SendError::Timeout),
+            DeliveryError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(SendError::EmptyText),
+            DeliveryError::Permanent(_)
+        ));
     }
 }
