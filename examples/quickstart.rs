@@ -145,7 +145,10 @@ fn bot_tree(
         .branch(guard.reachability_handler())
 }
 
-fn store() -> Result<(Arc<dyn Store>, &'static str), Box<dyn Error>> {
+/// The store the demo runs on, and its name for the table.
+type Backend = (Arc<dyn Store>, &'static str);
+
+fn store() -> Result<Backend, Box<dyn Error>> {
     match std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => Ok((Arc::new(RedisConfig::new(url).build()?), "redis")),
         None => Ok((Arc::new(MemoryStore::new(SystemClock)), "memory")),

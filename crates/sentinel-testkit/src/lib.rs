@@ -1,7 +1,11 @@
 //! Test kit for sentinel (not published): a real `redis-server` spawner (standalone and
 //! Cluster), a fake Telegram Bot API server that real teloxide bots run against, and the
 //! conformance suite every store must pass.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test support code fails loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support code fails loudly"
+)]
 
 pub mod conformance;
 pub mod fake_bot_api;
