@@ -97,7 +97,38 @@ pub(crate) fn feature_matrix() -> Vec<Step> {
             ],
         ));
     }
+    steps.push(core_only_example());
     steps
+}
+
+/// `examples/custom_store.rs` built and run as a crate whose only dependency is
+/// `sentinel-core`: the proof that a custom backend needs nothing else.
+pub(crate) fn core_only_example() -> Step {
+    Step::blocking("features/core-only-example", || {
+        let root = cmd::project_root();
+        let target =
+            env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let dir = target.join("xtask-core-only");
+        std::fs::create_dir_all(&dir)?;
+        let manifest = format!(
+            "[package]\nname = \"custom-store-core-only\"\nversion = \"0.0.0\"\n\
+             edition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\n\
+             sentinel-core = {{ path = {core:?} }}\n\n[[bin]]\nname = \"custom_store\"\n\
+             path = {example:?}\n",
+            core = root.join("crates/sentinel-core").display().to_string(),
+            example = root.join("examples/custom_store.rs").display().to_string(),
+        );
+        std::fs::write(dir.join("Cargo.toml"), manifest)?;
+        // The workspace's lock file pins the same versions; cargo drops what is unused.
+        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
+        cmd::run(cargo().args([
+            "run",
+            "--quiet",
+            "--manifest-path",
+            &dir.join("Cargo.toml").display().to_string(),
+        ]))?;
+        Ok(None)
+    })
 }
 
 /// The workspace's tests with all features: nextest when installed, else `cargo test`.
