@@ -1,6 +1,8 @@
 //! Each algorithm against an independent, naive reference model, on random sequences of
 //! (advance time, cost) steps; plus the edge cases the anchors got wrong.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 use std::time::Duration;
 
 use proptest::prelude::*;

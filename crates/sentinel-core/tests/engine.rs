@@ -1,5 +1,7 @@
 //! The engine: every verdict path, fail modes, hooks, admin API, stats.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 mod support;
 
 use std::sync::Arc;

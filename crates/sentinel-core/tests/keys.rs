@@ -1,6 +1,8 @@
 //! Key isolation: no two different (kind, subject, handler) triples share a key, and no input
 //! leaves its braces.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 use proptest::prelude::*;
 use sentinel_core::{Algorithm, KeyBuilder, KeyKind, Subject};
 

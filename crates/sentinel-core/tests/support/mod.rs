@@ -1,7 +1,12 @@
 //! A deliberately simple store for engine tests: one mutex, the core algorithms, and a switch
 //! that makes every call fail like an unreachable backend.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    reason = "test support"
+)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;
