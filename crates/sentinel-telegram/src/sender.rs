@@ -4,7 +4,8 @@
 //!   chat and 1 per 3 seconds (20 per minute) per group or channel ([`Limits`]), with core's
 //!   GCRA on tokio's clock. Sends to one chat go out one at a time, in call order.
 //! * **429**: `parameters.retry_after` (or the `Retry-After` header) pauses **every** call of
-//!   this bot for that long, as Telegram requires; then the refused call is retried.
+//!   this bot for that long (at most [`MAX_RETRY_AFTER`]), as Telegram requires; then the
+//!   refused call is retried.
 //! * **Retries**: 5xx answers, network errors and timeouts are retried with jittered exponential
 //!   backoff until the retry deadline; other 4xx answers fail at once with a typed
 //!   [`SendError`]. (A retried send whose answer was lost can arrive twice.)
@@ -62,6 +63,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time from a call's first attempt after which no retry starts.
 pub const DEFAULT_RETRY_DEADLINE: Duration = Duration::from_secs(60);
+/// The longest 429 pause honoured. A larger `retry_after` (a buggy proxy or local Bot API
+/// server; Telegram's own waits are far shorter) is cut to this: the call after it at worst
+/// meets another 429 and pauses again, instead of the bot being stopped for years.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// First backoff delay after a 5xx or network error (doubling, jittered).
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Longest backoff delay.
@@ -366,7 +371,7 @@ impl BotApi {
         let mut backoffs = 0_u32;
         loop {
             inner.pacer.ready(paced_chat).await;
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + inner.retry_deadline);
+            let deadline = *deadline.get_or_insert_with(|| later(inner.retry_deadline));
             attempts = attempts.saturating_add(1);
             match transport::attempt(&inner.client, url.clone(), params, &inner.token).await {
                 Outcome::Done(result) => return Ok(result),
@@ -381,14 +386,14 @@ impl BotApi {
                         retry_after_s = wait.as_secs(),
                         "Telegram flood control: pausing every call of this bot"
                     );
-                    if Instant::now() + wait > deadline {
+                    if later(wait) > deadline {
                         return Err(SendError::TooManyRequests { retry_after: wait });
                     }
                 }
                 Outcome::Transient(error) => {
                     let delay = backoff(backoffs);
                     backoffs = backoffs.saturating_add(1);
-                    if Instant::now() + delay > deadline {
+                    if later(delay) > deadline {
                         return Err(SendError::DeadlineExceeded {
                             attempts,
                             last: Box::new(error),
@@ -419,6 +424,17 @@ impl BotApi {
         }
     }
 }
+
+/// `d` from now, saturating far in the future instead of overflowing the `Instant`.
+fn later(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// What [`later`] saturates at (about 30 years, as tokio does).
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
 /// `chat_id` of a parameter object, if it has one.
 fn recipient_of(params: &Value) -> Option<Recipient> {

@@ -8,7 +8,9 @@ use std::time::Duration;
 use sentinel_core::Quota;
 use sentinel_telegram::html;
 use sentinel_telegram::reachability::Reachability;
-use sentinel_telegram::sender::{BotApi, BotToken, Limits, SendError, SendMessage};
+use sentinel_telegram::sender::{
+    BotApi, BotToken, Limits, MAX_RETRY_AFTER, SendError, SendMessage,
+};
 use sentinel_testkit::fake_bot_api::{FakeBotApi, Fault, SentMessage, unreachable_url};
 use serde_json::json;
 use tokio::task::JoinSet;
@@ -211,6 +213,75 @@ async fn retry_after_beyond_the_deadline_fails_but_keeps_the_pause() {
         .await
         .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(119));
+}
+
+/// A 429 body with a raw `retry_after` token, as a buggy proxy or local server might send.
+fn raw_429(retry_after: &str) -> Fault {
+    Fault::Raw {
+        status: 429,
+        body: format!(
+            r#"{{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{{"retry_after":{retry_after}}}}}"#
+        ),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn absurd_retry_after_is_clamped_instead_of_overflowing() {
+    for huge in ["18446744073709551615", "1000000000"] {
+        let api = FakeBotApi::start().await;
+        let bot = sender(&api);
+        api.fail_next("sendMessage", raw_429(huge));
+        let err = bot
+            .send_message(&SendMessage::new(1, "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SendError::TooManyRequests {
+                retry_after: MAX_RETRY_AFTER
+            },
+            "{huge}"
+        );
+        let paused = bot.paused_for();
+        assert!(
+            paused <= MAX_RETRY_AFTER && paused > MAX_RETRY_AFTER - Duration::from_secs(1),
+            "{huge}: {paused:?}"
+        );
+        // The bot is usable again once the clamped pause is over.
+        tokio::time::sleep(MAX_RETRY_AFTER).await;
+        bot.send_message(&SendMessage::new(1, "later"))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_zero_still_pauses_one_second() {
+    let api = FakeBotApi::start().await;
+    let bot = sender(&api);
+    api.fail_next("sendMessage", raw_429("0"));
+    let start = Instant::now();
+    bot.send_message(&SendMessage::new(1, "x")).await.unwrap();
+    let calls = api.calls_of("sendMessage");
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].at - start >= Duration::from_secs(1), "{calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_deadline_does_not_overflow() {
+    let api = FakeBotApi::start().await;
+    let bot = BotApi::builder()
+        .token(BotToken::new(api.token()).unwrap())
+        .api_url(api.url())
+        .retry_deadline(Duration::MAX)
+        .build()
+        .unwrap();
+    api.fail_next("sendMessage", Fault::ServerError(500));
+    assert_eq!(
+        bot.send_message(&SendMessage::new(1, "x")).await.unwrap(),
+        1
+    );
+    assert_eq!(api.calls_of("sendMessage").len(), 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -28,7 +28,7 @@ pub enum SendError {
     /// stays paused for that long either way.
     #[error("Telegram asked to retry after {retry_after:?}, beyond the retry deadline")]
     TooManyRequests {
-        /// How long Telegram asked to wait.
+        /// How long Telegram asked to wait (at most [`MAX_RETRY_AFTER`](super::MAX_RETRY_AFTER)).
         retry_after: Duration,
     },
     /// The request timed out (connect or whole request).

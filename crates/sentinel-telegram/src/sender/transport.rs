@@ -7,6 +7,7 @@ use reqwest::header::RETRY_AFTER;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::MAX_RETRY_AFTER;
 use super::error::SendError;
 use super::token::BotToken;
 
@@ -87,6 +88,11 @@ pub(crate) async fn attempt(
     classify(status, header_retry, &bytes, token)
 }
 
+/// A `retry_after` in seconds as a pause: at least 1 s, at most [`MAX_RETRY_AFTER`].
+fn retry_after(secs: u64) -> Duration {
+    Duration::from_secs(secs.max(1)).min(MAX_RETRY_AFTER)
+}
+
 /// The meaning of a response (status, `Retry-After` header, body).
 pub(crate) fn classify(
     status: u16,
@@ -96,7 +102,7 @@ pub(crate) fn classify(
 ) -> Outcome {
     let Ok(parsed) = serde_json::from_slice::<ApiResponse>(body) else {
         return match status {
-            429 => Outcome::RetryAfter(Duration::from_secs(header_retry.unwrap_or(1).max(1))),
+            429 => Outcome::RetryAfter(retry_after(header_retry.unwrap_or(1))),
             s if s >= 500 => Outcome::Transient(SendError::Api {
                 code: s,
                 description: format!("HTTP {s} with a body that is not a Bot API answer"),
@@ -113,7 +119,7 @@ pub(crate) fn classify(
             .and_then(|p| p.retry_after)
             .or(if status == 429 { header_retry } else { None })
     {
-        return Outcome::RetryAfter(Duration::from_secs(secs.max(1)));
+        return Outcome::RetryAfter(retry_after(secs));
     }
     if status == 429 {
         return Outcome::RetryAfter(Duration::from_secs(1));
@@ -192,5 +198,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn retry_after_is_clamped_between_one_second_and_the_maximum() {
+        let t = token();
+        let pause = |status, header, body: &[u8]| match classify(status, header, body, &t) {
+            Outcome::RetryAfter(d) => d,
+            other => panic!("{other:?}"),
+        };
+        let body = |n: &str| {
+            format!(r#"{{"ok":false,"error_code":429,"parameters":{{"retry_after":{n}}}}}"#)
+        };
+        assert_eq!(
+            pause(429, None, body("0").as_bytes()),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            pause(429, None, body("18446744073709551615").as_bytes()),
+            MAX_RETRY_AFTER
+        );
+        assert_eq!(
+            pause(429, None, body("1000000000").as_bytes()),
+            MAX_RETRY_AFTER
+        );
+        assert_eq!(pause(429, Some(u64::MAX), b"<html>"), MAX_RETRY_AFTER);
+        assert_eq!(pause(429, Some(0), b"<html>"), Duration::from_secs(1));
+        // Not a u64: the body is not understood, the header (or 1 s) decides.
+        assert_eq!(
+            pause(429, Some(3), body("-5").as_bytes()),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            pause(429, None, body("1e400").as_bytes()),
+            Duration::from_secs(1)
+        );
     }
 }
