@@ -170,7 +170,7 @@ impl Alert {
     #[must_use]
     pub fn error<E: StdError + ?Sized + 'static>(mut self, error: &E) -> Self {
         if self.error_type.is_none() {
-            self.error_type = Some(short_type_name(std::any::type_name::<E>()).to_owned());
+            self.error_type = Some(short_type_name(std::any::type_name::<E>()));
         }
         self.error_chain = error_chain(error);
         if self.message.is_empty()
@@ -285,26 +285,26 @@ pub(crate) fn error_chain<E: StdError + ?Sized + 'static>(error: &E) -> Vec<Stri
     out
 }
 
-/// `std::io::error::Error` → `io::error::Error`; generic arguments kept.
-pub(crate) fn short_type_name(full: &str) -> &str {
-    // Keep the last two path segments of the outer type for readability.
+/// `std::io::error::Error` → `io::Error`; generic arguments kept.
+///
+/// The parent module and the type name, skipping private modules named `error`/`errors`
+/// (`std::io::error::Error`, `serde_json::error::Error`): those are not the paths users write,
+/// and `error::Error` says nothing about which error it is.
+pub(crate) fn short_type_name(full: &str) -> String {
     let outer_end = full.find('<').unwrap_or(full.len());
-    let head = &full[..outer_end];
-    let mut idx = head.len();
-    let mut seen = 0;
-    for (i, _) in head
-        .match_indices("::")
-        .collect::<Vec<_>>()
-        .into_iter()
+    let (head, generics) = full.split_at(outer_end);
+    let segments: Vec<&str> = head.split("::").collect();
+    let Some((last, path)) = segments.split_last() else {
+        return full.to_owned();
+    };
+    match path
+        .iter()
         .rev()
+        .find(|s| !matches!(**s, "error" | "errors"))
     {
-        seen += 1;
-        idx = i + 2;
-        if seen == 2 {
-            break;
-        }
+        Some(parent) => format!("{parent}::{last}{generics}"),
+        None => full.to_owned(),
     }
-    if seen < 2 { full } else { &full[idx..] }
 }
 
 #[cfg(test)]
@@ -335,9 +335,25 @@ mod tests {
 
     #[test]
     fn short_type_names() {
-        assert_eq!(short_type_name("std::io::error::Error"), "error::Error");
+        assert_eq!(short_type_name("std::io::error::Error"), "io::Error");
+        assert_eq!(
+            short_type_name("serde_json::error::Error"),
+            "serde_json::Error"
+        );
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "num::ParseIntError"
+        );
+        assert_eq!(short_type_name("app::errors::NotFound"), "app::NotFound");
+        assert_eq!(short_type_name("std::io::Error"), "io::Error");
         assert_eq!(short_type_name("Plain"), "Plain");
         assert_eq!(short_type_name("a::B<c::D>"), "a::B<c::D>");
+    }
+
+    #[test]
+    fn io_error_type_renders_as_io_error() {
+        let a = Alert::critical("x").error(&std::io::Error::other("disk full"));
+        assert_eq!(a.error_type.as_deref(), Some("io::Error"));
     }
 
     #[test]
