@@ -120,9 +120,10 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             whole,
         ),
         // URL userinfo: scheme://user:pass@ and scheme://:pass@ (Relay's rule misses the empty
-        // user and passwords with punctuation).
+        // user and passwords with punctuation). An unencoded password may hold `/` or `@`
+        // (base64, generated): everything up to the last `@` of the token goes.
         (
-            r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s:/@?#]*(?::[^\s/@]*)?@",
+            r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s:/@?#]*(?::\S*)?@",
             url_auth,
         ),
         // `Authorization: <scheme> <credentials>` lines: everything after the colon.
@@ -240,6 +241,28 @@ mod tests {
     fn key_value_quoted_values_with_spaces() {
         let s = scrub_text(r#"{"password": "correct horse battery", "user": "bob"}"#);
         assert_eq!(s, r#"{"password": "[Filtered]", "user": "bob"}"#);
+    }
+
+    #[test]
+    fn url_passwords_with_slash_or_at_are_filtered_whole() {
+        for (text, pw) in [
+            (
+                "connect redis://:ab/cd+ef==@cache:6379/0 failed",
+                "ab/cd+ef==",
+            ),
+            ("redis://default:x/Y9k/Qw@cache:6379", "x/Y9k/Qw"),
+            ("postgres://app:p@ss/w0rd@db:5432/app", "p@ss/w0rd"),
+        ] {
+            let s = scrub_text(text);
+            assert!(!s.contains(pw), "{s}");
+            for part in pw.split(['/', '@']).filter(|p| p.len() >= 2) {
+                assert!(!s.contains(part), "{part} survived in {s}");
+            }
+        }
+        assert_eq!(
+            scrub_text("redis://:ab/cd@cache:6379/0"),
+            "redis://[Filtered]@cache:6379/0"
+        );
     }
 
     #[test]
