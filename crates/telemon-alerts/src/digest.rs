@@ -89,18 +89,17 @@ impl WindowSummary {
 
     /// Merges another worker's summary into this one.
     pub(crate) fn merge(&mut self, other: WindowSummary) {
-        self.overflow += other.overflow;
+        // Saturating: `other` was decoded from the store and may be anything.
+        self.overflow = self.overflow.saturating_add(other.overflow);
         for (k, v) in other.e {
             let st = self.e.entry(k).or_default();
-            st.c += v.c;
+            let mine = st.c;
+            st.c = st.c.saturating_add(v.c);
             st.max = match (st.max, v.max) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             };
-            for l in v.lat {
-                let c = st.lat.len() as u64 + 1;
-                push_sample(&mut st.lat, l, c);
-            }
+            merge_samples(&mut st.lat, mine, v.lat, v.c);
             if st.s.is_empty() {
                 st.s = v.s;
             }
@@ -152,6 +151,37 @@ fn push_sample(lat: &mut Vec<u64>, l: u64, n: u64) {
         let i = usize::try_from(n).unwrap_or(0) % MAX_SAMPLES;
         lat[i] = l;
     }
+}
+
+/// Joins two sample sets standing for `mine` and `theirs` occurrences; beyond
+/// [`MAX_SAMPLES`] each side keeps a share proportional to its occurrences, thinned evenly
+/// over its sorted order, so the merged percentiles weigh every worker fairly.
+fn merge_samples(lat: &mut Vec<u64>, mine: u64, other: Vec<u64>, theirs: u64) {
+    if lat.len() + other.len() <= MAX_SAMPLES {
+        lat.extend(other);
+        return;
+    }
+    let total = u128::from(mine) + u128::from(theirs);
+    let share = (MAX_SAMPLES as u128 * u128::from(mine) + total / 2)
+        .checked_div(total)
+        .map_or(MAX_SAMPLES / 2, |s| {
+            usize::try_from(s).unwrap_or(MAX_SAMPLES)
+        });
+    let keep_other = other.len().min(MAX_SAMPLES - share.min(MAX_SAMPLES));
+    let keep_mine = lat.len().min(MAX_SAMPLES - keep_other);
+    let mut merged = thin(std::mem::take(lat), keep_mine);
+    merged.extend(thin(other, MAX_SAMPLES - merged.len()));
+    *lat = merged;
+}
+
+/// `k` samples spread evenly over the sorted `v` (all of `v` if it is not longer).
+fn thin(mut v: Vec<u64>, k: usize) -> Vec<u64> {
+    let n = v.len();
+    if n <= k {
+        return v;
+    }
+    v.sort_unstable();
+    (0..k).filter_map(|i| v.get(i * n / k).copied()).collect()
 }
 
 /// Nearest-rank 95th percentile.
@@ -266,6 +296,59 @@ mod tests {
         assert_eq!(rows[0].max, Some(Duration::from_millis(300)));
         assert_eq!(rows[0].p95, Some(Duration::from_millis(300)));
         assert_eq!(rows[1].endpoint, "disk 91% full");
+    }
+
+    fn full(ms: u64) -> WindowSummary {
+        let mut s = WindowSummary::default();
+        for _ in 0..MAX_SAMPLES {
+            s.add(
+                &Alert::warning("slow request")
+                    .route("GET", "/a")
+                    .latency(Duration::from_millis(ms)),
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn merged_p95_covers_every_worker_when_samples_are_full() {
+        // Half the occurrences took 1 s: the merged p95 is 1 s whichever side merges.
+        for (mine, theirs) in [(1, 1000), (1000, 1)] {
+            let mut a = full(mine);
+            a.merge(full(theirs));
+            let (rows, _) = a.rows(1);
+            assert_eq!(rows[0].count, 2 * MAX_SAMPLES as u64);
+            assert_eq!(
+                rows[0].p95,
+                Some(Duration::from_secs(1)),
+                "{mine} + {theirs}"
+            );
+            assert_eq!(a.e["GET /a"].lat.len(), MAX_SAMPLES);
+        }
+        // And a fast worker's samples still count: 3 fast workers, 1 slow one.
+        let mut a = full(1);
+        a.merge(full(1));
+        a.merge(full(1));
+        a.merge(full(1000));
+        let (rows, _) = a.rows(1);
+        assert_eq!(rows[0].p95, Some(Duration::from_secs(1)));
+        let fast = a.e["GET /a"].lat.iter().filter(|&&l| l == 1_000).count();
+        assert_eq!(fast, 3 * MAX_SAMPLES / 4);
+    }
+
+    #[test]
+    fn merging_a_corrupt_stored_summary_does_not_overflow() {
+        let mut a = WindowSummary::default();
+        a.add(&Alert::warning("w"));
+        a.overflow = 3;
+        let corrupt = WindowSummary::decode(&format!(
+            r#"{{"e":{{"w":{{"c":{max},"max":null,"lat":[],"s":""}}}},"overflow":{max}}}"#,
+            max = u64::MAX
+        ))
+        .unwrap();
+        a.merge(corrupt);
+        assert_eq!(a.e["w"].c, u64::MAX);
+        assert_eq!(a.overflow, u64::MAX);
     }
 
     #[test]
