@@ -78,7 +78,7 @@ impl Deliverer {
         self.seed = x;
         // 75%..125% of d.
         let pct = 75 + (x % 51);
-        d.mul_f64(pct as f64 / 100.0)
+        Duration::try_from_secs_f64(d.as_secs_f64() * pct as f64 / 100.0).unwrap_or(Duration::MAX)
     }
 
     async fn deliver(&mut self, mut msg: OutgoingMessage) {
@@ -98,7 +98,8 @@ impl Deliverer {
                     return;
                 }
                 Err(DeliveryError::RateLimited { retry_after }) => {
-                    if started.elapsed() + retry_after > self.policy.deadline {
+                    // `retry_after` comes from Telegram: never overflow on it.
+                    if started.elapsed().saturating_add(retry_after) > self.policy.deadline {
                         self.counters.lose(DropReason::RetriesExhausted);
                         return;
                     }
@@ -115,15 +116,74 @@ impl Deliverer {
                 }
                 Err(DeliveryError::Transient(_)) => {
                     let wait = self.jitter(backoff);
-                    if started.elapsed() + wait > self.policy.deadline {
+                    if started.elapsed().saturating_add(wait) > self.policy.deadline {
                         self.counters.lose(DropReason::RetriesExhausted);
                         return;
                     }
                     inc(&self.counters.retried);
                     tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(self.policy.max_backoff);
+                    backoff = backoff.saturating_mul(2).min(self.policy.max_backoff);
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Destination, MemoryTransport};
+
+    fn deliverer(t: &MemoryTransport, policy: RetryPolicy) -> (Deliverer, Arc<Counters>) {
+        let counters = Arc::new(Counters::default());
+        let d = Deliverer {
+            transport: Arc::new(t.clone()),
+            counters: counters.clone(),
+            policy,
+            seed: 7,
+        };
+        (d, counters)
+    }
+
+    fn msg() -> OutgoingMessage {
+        OutgoingMessage {
+            destination: Destination::chat(-1),
+            text: "x".into(),
+            parse_mode: ParseMode::Html,
+            plain_fallback: "x".into(),
+            disable_notification: false,
+            kind: "alert",
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_retry_after_gives_up_instead_of_panicking() {
+        let t = MemoryTransport::new();
+        // One transient failure first, so some time has elapsed when the 429 arrives.
+        t.fail_next(DeliveryError::Transient("blip".into()));
+        t.fail_next(DeliveryError::RateLimited {
+            retry_after: Duration::MAX,
+        });
+        let (mut d, counters) = deliverer(&t, RetryPolicy::default());
+        d.deliver(msg()).await;
+        let m = counters.snapshot();
+        assert_eq!(m.dropped.retries_exhausted, 1);
+        assert_eq!(m.internal_errors, 0);
+        assert!(t.sent().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn huge_backoffs_give_up_instead_of_panicking() {
+        let t = MemoryTransport::new();
+        t.fail_next(DeliveryError::Transient("down".into()));
+        let policy = RetryPolicy {
+            initial_backoff: Duration::MAX,
+            max_backoff: Duration::MAX,
+            deadline: Duration::from_secs(600),
+        };
+        let (mut d, counters) = deliverer(&t, policy);
+        d.deliver(msg()).await;
+        assert_eq!(counters.snapshot().dropped.retries_exhausted, 1);
+        assert!(t.sent().is_empty());
     }
 }
