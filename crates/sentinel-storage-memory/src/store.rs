@@ -51,7 +51,12 @@ use crate::shard::Shard;
 /// * [`MemoryStore::sweep`] removes every idle key at once;
 /// * [`MemoryStore::spawn_sweeper`] (feature `sweeper`) sweeps in the background.
 ///
-/// Sweeping reads the store's [`Clock`]; give the store the clock the engine uses.
+/// Sweeping reads the store's [`Clock`]; give the store the clock the engine uses. A key is
+/// idle *at the sweep's time*: a call whose `now` is earlier than a sweep that ran before it
+/// (a thread that read the clock, then waited for the shard's lock while another swept it)
+/// finds the key gone and decides on fresh state, as if its clock had stepped back past the
+/// key's forgotten history. With a shared clock that window is the time between reading the
+/// clock and taking the lock.
 ///
 /// # Capacity
 ///
@@ -63,6 +68,9 @@ use crate::shard::Shard;
 /// live rate-limit key forgets its usage: that subject gets a fresh budget. **Blocklist records
 /// are never evicted.** When nothing can be evicted (every key is a blocklist record), the call
 /// fails with [`StoreError::CapacityReached`], which the engine handles by its `FailMode`.
+/// Eviction never waits for another shard's lock (waiting while holding its own could
+/// deadlock), so the same error can also come, rarely, when the new key's shard holds no
+/// evictable key and every shard that does is held by another thread at that instant.
 /// Calls on keys already present never fail.
 ///
 /// # Time
@@ -500,5 +508,47 @@ impl BlocklistStore for MemoryStore {
         now: Timestamp,
     ) -> Result<Vec<(String, BlockRecord)>, StoreError> {
         Ok(self.list_blocked_sync(prefix, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentinel_core::ManualClock;
+
+    use super::*;
+
+    /// At the cap, eviction never waits for another shard's lock (waiting while holding its
+    /// own could deadlock): when the only evictable keys sit in a shard another thread holds
+    /// at that instant, a new key fails with `CapacityReached`, as the docs say.
+    #[test]
+    fn at_the_cap_a_busy_shard_is_skipped_not_waited_for() {
+        let store = MemoryStore::with_config(
+            ManualClock::default(),
+            MemoryConfig::default().shards(2).max_keys(Some(1)),
+        );
+        let q = Quota::per_second(1).unwrap();
+        let now = Timestamp::from_secs(1);
+        let a = "a";
+        let (_, lock_a) = store.locate(a);
+        let b = (0..)
+            .map(|i| format!("b{i}"))
+            .find(|b| !std::ptr::eq(store.locate(b).1, lock_a))
+            .unwrap();
+        store.hit_sync(a, Algorithm::Gcra, &q, 1, now).unwrap();
+        {
+            let _busy = MemoryStore::read(lock_a);
+            assert!(matches!(
+                store.hit_sync(&b, Algorithm::Gcra, &q, 1, now),
+                Err(StoreError::CapacityReached(1))
+            ));
+        }
+        // Once the shard is free, the same call evicts `a`.
+        assert!(
+            store
+                .hit_sync(&b, Algorithm::Gcra, &q, 1, now)
+                .unwrap()
+                .allowed
+        );
+        assert_eq!(store.len(), 1);
     }
 }
