@@ -22,7 +22,9 @@ static VARIABLE: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"|(?P<email>\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b)",
         r"|(?P<date>\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+\-]\d{2}:?\d{2})?)?)",
         r"|(?P<ip>\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b)",
-        r"|(?P<hex>\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\d[0-9a-fA-F]*\b)",
+        // `_` is a word character, so `\b` alone misses `req_5f3a9c2d`: an underscore also
+        // delimits a hex id (and is put back by `normalize`).
+        r"|(?P<hex>(?:\b|_)(?:0x[0-9a-fA-F]+|[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*|[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\d[0-9a-fA-F]*)(?:\b|_))",
         r"|(?P<duration>\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)\b)",
         r"|(?P<float>\b\d+\.\d+\b)",
         r"|(?P<int>\d+)",
@@ -56,7 +58,18 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
             .find(|n| c.name(n).is_some())
             .copied()
             .unwrap_or("var");
-        format!("<{name}>")
+        if name == "hex" {
+            let m = c.get(0).map_or("", |m| m.as_str());
+            let lead = if m.starts_with('_') { "_" } else { "" };
+            let trail = if m.len() > 1 && m.ends_with('_') {
+                "_"
+            } else {
+                ""
+            };
+            format!("{lead}<{name}>{trail}")
+        } else {
+            format!("<{name}>")
+        }
     })
 }
 
@@ -108,6 +121,18 @@ mod tests {
             "deadbeef",
             "hex words without digits stay"
         );
+    }
+
+    #[test]
+    fn hex_ids_after_underscores_are_one_incident() {
+        assert_eq!(normalize("req_5f3a9c2d failed"), "req_<hex> failed");
+        assert_eq!(normalize("req_9b2c71aa failed"), "req_<hex> failed");
+        assert_eq!(normalize("order_5f3a9c2d_retry"), "order_<hex>_retry");
+        assert_eq!(normalize("job_17 failed"), "job_<int> failed");
+        assert_eq!(normalize("snake_case_name"), "snake_case_name");
+        let a = Alert::critical("lookup").message("session sess_4e1c9a0b expired");
+        let b = Alert::critical("lookup").message("session sess_a07f3d21 expired");
+        assert_eq!(fingerprint_of(&a), fingerprint_of(&b));
     }
 
     #[test]
