@@ -51,8 +51,9 @@
 //!
 //! Media messages: the `file_unique_id` of the largest photo, or of the document, sticker,
 //! video, voice, audio, animation or video note, together with the caption. Other messages:
-//! the text, else the caption. Callback queries: the data (or game short name). Inline
-//! queries: the query text. Chosen inline results: the result id. Each source is tagged, so
+//! the text, else the caption. Callback queries: the data (or game short name) together with
+//! the message the button is under (chat and message id, or `inline_message_id`), so the same
+//! button under two messages is not a duplicate. Inline queries: the query text. Chosen inline results: the result id. Each source is tagged, so
 //! a button's data never matches a text message. Only a 128-bit hash is kept.
 
 mod facts;
@@ -66,7 +67,7 @@ use serde::Deserialize;
 pub(crate) use facts::Facts;
 pub use facts::{CHANNEL_BOT_ID, GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_ID};
 #[cfg(feature = "teloxide")]
-pub(crate) use facts::{Content, message_content};
+pub(crate) use facts::{Content, button_content, message_content};
 pub use kind::{BotStatusChange, ChatType, UpdateKind};
 pub use namer::{HandlerContext, HandlerNamer, command_name};
 

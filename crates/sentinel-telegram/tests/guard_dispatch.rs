@@ -288,6 +288,34 @@ async fn button_presses_are_debounced_and_every_press_is_answered() {
 }
 
 #[tokio::test]
+async fn the_same_button_under_two_messages_is_not_debounced() {
+    let api = FakeBotApi::start().await;
+    let bot = bot(&api);
+    let clock = clock();
+    let policies = PolicyRegistry::builder()
+        .default_policy(per_second(30))
+        .policy(
+            "callback_query",
+            Policy::new().debounce(Duration::from_secs(1), Scope::UserInChat),
+        )
+        .build()
+        .unwrap();
+    let guard = Guard::builder(memory_sentinel(&clock, policies))
+        .namer(HandlerNamer::command_or_kind())
+        .build();
+    let (messages, callbacks) = (Counter::default(), Counter::default());
+    let t = tree(&guard, &messages, &callbacks);
+    // Two alerts, each with its own "acknowledge" button carrying the same data.
+    run(&t, &bot, update(api.callback_query_on(5, 5, 100, "ack"), 0)).await;
+    run(&t, &bot, update(api.callback_query_on(5, 5, 101, "ack"), 1)).await;
+    assert_eq!(callbacks.get(), 2);
+    // A second press under the same message within the window is still a duplicate.
+    run(&t, &bot, update(api.callback_query_on(5, 5, 101, "ack"), 2)).await;
+    assert_eq!(callbacks.get(), 2);
+    assert_eq!(guard.stats().debounced, 1);
+}
+
+#[tokio::test]
 async fn throttled_button_presses_are_answered_with_the_text() {
     let api = FakeBotApi::start().await;
     let bot = bot(&api);

@@ -523,7 +523,7 @@ fn callback_queries_carry_their_id_and_data_fingerprint() {
     let cb = parse(fixtures::CALLBACK_QUERY);
     assert_eq!(cb.callback_query_id.as_deref(), Some("8844001"));
     assert_eq!(cb.message_id, Some(60));
-    // Same data from another message → same fingerprint; other data → different.
+    // Another press of the same button → same fingerprint; other data → different.
     let same = fixtures::CALLBACK_QUERY.replace("\"id\":\"8844001\"", "\"id\":\"1\"");
     assert_eq!(parse(&same).fingerprint, cb.fingerprint);
     let other = fixtures::CALLBACK_QUERY.replace("\"data\":\"like:60\"", "\"data\":\"like:61\"");
@@ -535,6 +535,32 @@ fn callback_queries_carry_their_id_and_data_fingerprint() {
         parse(fixtures::CALLBACK_QUERY_INACCESSIBLE).message_id,
         Some(5)
     );
+}
+
+#[test]
+fn the_same_button_under_another_message_has_another_fingerprint() {
+    let cb = parse(fixtures::CALLBACK_QUERY);
+    let other_message = fixtures::CALLBACK_QUERY.replace("\"message_id\":60", "\"message_id\":61");
+    assert_ne!(parse(&other_message).fingerprint, cb.fingerprint);
+    // The same message id in another chat is another message.
+    let other_chat =
+        fixtures::CALLBACK_QUERY.replace("\"chat\":{\"id\":111", "\"chat\":{\"id\":112");
+    assert_ne!(parse(&other_chat).fingerprint, cb.fingerprint);
+    // Inline messages are told apart by inline_message_id.
+    let inline = parse(fixtures::CALLBACK_QUERY_INLINE);
+    let again = fixtures::CALLBACK_QUERY_INLINE.replace("8844002", "8844009");
+    assert_eq!(parse(&again).fingerprint, inline.fingerprint);
+    let other_inline = fixtures::CALLBACK_QUERY_INLINE.replace("AAAA-inline", "BBBB-inline");
+    assert_ne!(parse(&other_inline).fingerprint, inline.fingerprint);
+    // So are games.
+    let game = parse(fixtures::CALLBACK_QUERY_GAME);
+    let other_game = fixtures::CALLBACK_QUERY_GAME.replace("AAAA-game", "BBBB-game");
+    assert_ne!(parse(&other_game).fingerprint, game.fingerprint);
+    // Inaccessible (old) messages still name their chat and id.
+    let old = parse(fixtures::CALLBACK_QUERY_INACCESSIBLE);
+    let older =
+        fixtures::CALLBACK_QUERY_INACCESSIBLE.replace("\"message_id\":5", "\"message_id\":4");
+    assert_ne!(parse(&older).fingerprint, old.fingerprint);
 }
 
 #[test]

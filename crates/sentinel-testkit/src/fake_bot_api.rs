@@ -477,14 +477,22 @@ impl FakeBotApi {
         }})
     }
 
-    /// A `callback_query` update: `user` pressed a button carrying `data` under a bot message in
-    /// `chat`. The query id is unique and accepted by `answerCallbackQuery` once pushed.
+    /// A `callback_query` update: `user` pressed a button carrying `data` under the bot's
+    /// keyboard message in `chat` (one message per chat, the same for every press, so repeated
+    /// presses are presses of the same button). The query id is unique and accepted by
+    /// `answerCallbackQuery` once pushed.
     pub fn callback_query(&self, user: i64, chat: i64, data: &str) -> Value {
-        let (query_id, message_id, chat_json) = {
+        let message_id = self.shared.state().keyboard_message_id(chat);
+        self.callback_query_on(user, chat, message_id, data)
+    }
+
+    /// A `callback_query` update: `user` pressed a button carrying `data` under the bot
+    /// message `message_id` in `chat`.
+    pub fn callback_query_on(&self, user: i64, chat: i64, message_id: i64, data: &str) -> Value {
+        let (query_id, chat_json) = {
             let mut state = self.shared.state();
             let n = state.next_callback();
-            let message_id = state.next_message_id(chat);
-            (n, message_id, state.chat_json(chat, user))
+            (n, state.chat_json(chat, user))
         };
         serde_json::json!({ "callback_query": {
             "id": format!("{}{:08}", self.shared.bot.id, query_id),

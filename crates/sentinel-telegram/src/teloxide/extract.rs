@@ -5,7 +5,9 @@ use teloxide::types::{
     UpdateKind as Tg, User,
 };
 
-use crate::update::{ChatType, Content, Extractor, Facts, UpdateInfo, UpdateKind, message_content};
+use crate::update::{
+    ChatType, Content, Extractor, Facts, UpdateInfo, UpdateKind, button_content, message_content,
+};
 
 fn user_id(u: &User) -> Option<i64> {
     i64::try_from(u.id.0).ok()
@@ -148,11 +150,13 @@ fn facts(update: &Update) -> Option<Facts<'_>> {
             }
             f.callback_query_id = Some(&q.id.0);
             f.callback_data = q.data.as_deref();
-            f.content = match (&q.data, &q.game_short_name) {
-                (Some(d), _) => Content::CallbackData(d),
-                (None, Some(g)) => Content::Game(g),
-                (None, None) => Content::None,
-            };
+            f.content = button_content(
+                q.data.as_deref(),
+                q.game_short_name.as_deref(),
+                f.chat_id,
+                f.message_id,
+                q.inline_message_id.as_deref(),
+            );
             f
         }
         Tg::ShippingQuery(q) => {

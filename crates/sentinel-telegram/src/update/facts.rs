@@ -25,14 +25,62 @@ pub(crate) enum Content<'a> {
         file_unique_id: &'a str,
         caption: Option<&'a str>,
     },
-    /// Callback data.
-    CallbackData(&'a str),
-    /// A callback query's game short name.
-    Game(&'a str),
+    /// Callback data, and the message whose button was pressed.
+    CallbackData(&'a str, ButtonMessage<'a>),
+    /// A callback query's game short name, and the message whose button was pressed.
+    Game(&'a str, ButtonMessage<'a>),
     /// An inline query's text.
     InlineQuery(&'a str),
     /// A chosen inline result's id.
     ChosenResult(&'a str),
+}
+
+/// The message a pressed inline button belongs to: the same data under two messages is two
+/// different buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ButtonMessage<'a> {
+    /// Not known (no `message` and no `inline_message_id`).
+    Unknown,
+    /// A message in a chat.
+    Chat { chat_id: i64, message_id: i64 },
+    /// A message sent via inline mode.
+    Inline(&'a str),
+}
+
+impl ButtonMessage<'_> {
+    fn key(self) -> String {
+        match self {
+            Self::Unknown => String::new(),
+            Self::Chat {
+                chat_id,
+                message_id,
+            } => format!("m{chat_id}:{message_id}"),
+            Self::Inline(id) => format!("i{id}"),
+        }
+    }
+}
+
+/// The content of a callback query: its data (else its game), under its message.
+pub(crate) fn button_content<'a>(
+    data: Option<&'a str>,
+    game: Option<&'a str>,
+    chat_id: Option<i64>,
+    message_id: Option<i64>,
+    inline_message_id: Option<&'a str>,
+) -> Content<'a> {
+    let under = match (chat_id, message_id, inline_message_id) {
+        (Some(chat_id), Some(message_id), _) => ButtonMessage::Chat {
+            chat_id,
+            message_id,
+        },
+        (_, _, Some(id)) => ButtonMessage::Inline(id),
+        _ => ButtonMessage::Unknown,
+    };
+    match (data, game) {
+        (Some(d), _) => Content::CallbackData(d, under),
+        (None, Some(g)) => Content::Game(g, under),
+        (None, None) => Content::None,
+    }
 }
 
 impl Content<'_> {
@@ -55,8 +103,8 @@ impl Content<'_> {
                 file_unique_id,
                 caption,
             } => put(b"f:", &[file_unique_id, caption.unwrap_or("")]),
-            Self::CallbackData(d) => put(b"c:", &[d]),
-            Self::Game(g) => put(b"g:", &[g]),
+            Self::CallbackData(d, under) => put(b"c:", &[d, &under.key()]),
+            Self::Game(g, under) => put(b"g:", &[g, &under.key()]),
             Self::InlineQuery(q) => put(b"q:", &[q]),
             Self::ChosenResult(r) => put(b"r:", &[r]),
         }
@@ -205,7 +253,10 @@ mod tests {
     fn fingerprints_are_tagged_by_source() {
         let text = Content::Text("hi").fingerprint();
         assert_eq!(text, Content::Text("hi").fingerprint());
-        assert_ne!(text, Content::CallbackData("hi").fingerprint());
+        assert_ne!(
+            text,
+            Content::CallbackData("hi", ButtonMessage::Unknown).fingerprint()
+        );
         assert_ne!(text, Content::InlineQuery("hi").fingerprint());
         assert_ne!(
             Content::Media {

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::facts::{Content, Facts, message_content};
+use super::facts::{Content, Facts, button_content, message_content};
 use super::{ChatType, UpdateKind};
 
 /// A parsed update: its id and its one body.
@@ -179,6 +179,7 @@ pub(crate) struct CallbackQuery {
     id: String,
     from: User,
     message: Option<Message>,
+    inline_message_id: Option<String>,
     data: Option<String>,
     game_short_name: Option<String>,
 }
@@ -315,11 +316,13 @@ impl RawUpdate {
                 }
                 f.callback_query_id = Some(&q.id);
                 f.callback_data = q.data.as_deref();
-                f.content = match (&q.data, &q.game_short_name) {
-                    (Some(d), _) => Content::CallbackData(d),
-                    (None, Some(g)) => Content::Game(g),
-                    (None, None) => Content::None,
-                };
+                f.content = button_content(
+                    q.data.as_deref(),
+                    q.game_short_name.as_deref(),
+                    f.chat_id,
+                    f.message_id,
+                    q.inline_message_id.as_deref(),
+                );
             }
             Body::FromOnly(_, x) => f.from_id = Some(x.from.id),
             Body::Poll | Body::Other(_) => {}

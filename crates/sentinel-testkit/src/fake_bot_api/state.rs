@@ -26,6 +26,8 @@ pub(crate) struct State {
     pub(crate) sent: Vec<SentMessage>,
     pub(crate) unauthorized: u64,
     message_ids: HashMap<i64, i64>,
+    /// Per chat: the bot message carrying the keyboard that `callback_query` presses.
+    keyboard_messages: HashMap<i64, i64>,
     callback_counter: u64,
     pub(crate) known_callback_ids: HashSet<String>,
     pub(crate) chats: HashMap<i64, Value>,
@@ -91,6 +93,17 @@ impl State {
         let next = self.message_ids.entry(chat).or_insert(0);
         *next += 1;
         *next
+    }
+
+    /// The bot message in `chat` whose inline keyboard `callback_query` presses: made on the
+    /// first press, the same for every later one.
+    pub(crate) fn keyboard_message_id(&mut self, chat: i64) -> i64 {
+        if let Some(id) = self.keyboard_messages.get(&chat) {
+            return *id;
+        }
+        let id = self.next_message_id(chat);
+        self.keyboard_messages.insert(chat, id);
+        id
     }
 
     pub(crate) fn next_callback(&mut self) -> u64 {
