@@ -77,3 +77,28 @@ async fn extra_ignored_targets() {
     assert_eq!(sent.len(), 1);
     assert!(sent[0].plain_fallback.contains("real"));
 }
+
+#[tokio::test]
+async fn a_secret_cut_by_the_title_limit_does_not_leak_in_part() {
+    let sink = MemoryTransport::new();
+    let t = Telemon::builder()
+        .transport(sink.clone())
+        .destination(Destination::chat(5))
+        .immediate_budget(None)
+        .build()
+        .unwrap();
+    let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    let subscriber = tracing_subscriber::registry().with(TelemonTracingLayer::new(t.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        // The 120-character title cut falls inside the bot token.
+        let pad = "x".repeat(100);
+        tracing::error!("{pad} {token} rejected");
+    });
+    assert!(t.flush(Duration::from_secs(10)).await);
+    let sent = sink.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    for text in [&sent[0].text, &sent[0].plain_fallback] {
+        assert!(!text.contains("AAHdqTcv"), "{text}");
+        assert!(!text.contains("123456789"), "{text}");
+    }
+}

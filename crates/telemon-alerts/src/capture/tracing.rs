@@ -101,6 +101,23 @@ impl Visit for Fields {
     }
 }
 
+/// The first 120 characters of `line`. A cut drops the word it falls in: the title is cut
+/// before scrubbing, and a secret cut in half no longer looks like one to the scrubber.
+fn cut_title(line: &str) -> String {
+    match line.char_indices().nth(120) {
+        None => line.to_owned(),
+        Some((i, _)) => {
+            let head = line[..i].trim_end_matches(|c: char| !c.is_whitespace());
+            let head = head.trim_end();
+            if head.is_empty() {
+                String::new()
+            } else {
+                format!("{head}…")
+            }
+        }
+    }
+}
+
 impl<S> tracing_subscriber::Layer<S> for TelemonTracingLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -116,8 +133,8 @@ where
         }
         let mut f = Fields::default();
         event.record(&mut f);
-        let title: String = match f.message.lines().next() {
-            Some(l) if !l.is_empty() => l.chars().take(120).collect(),
+        let title = match f.message.lines().next().map(cut_title) {
+            Some(l) if !l.is_empty() => l,
             _ => format!("error in {target}"),
         };
         let mut alert = Alert::new(self.level, title)
