@@ -155,14 +155,19 @@ fn store() -> Result<Backend, Box<dyn Error>> {
     }
 }
 
-fn sentinel(store: Arc<dyn Store>) -> Result<Sentinel, Box<dyn Error>> {
-    // A prefix per run, so a second run on the same Redis starts clean.
+/// A key prefix per run, so a second run on the same Redis starts clean (the spammer's block
+/// and the alert cooldown of the last run do not carry over).
+fn run_prefix() -> String {
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| d.as_millis());
+    format!("quickstart-{run}-{}", std::process::id())
+}
+
+fn sentinel(store: Arc<dyn Store>) -> Result<Sentinel, Box<dyn Error>> {
     Ok(Sentinel::builder()
         .store(store)
-        .prefix(format!("quickstart-{run}"))
+        .prefix(run_prefix())
         .policies(policies()?)
         .fail_mode(FailMode::Open)
         .build()?)
@@ -235,6 +240,7 @@ async fn demo(
         .destination(Destination::chat(ALERT_CHAT))
         .store(store)
         .service("quickstart-bot")
+        .key_prefix(format!("{}-alerts", run_prefix()))
         .build()?;
 
     // An admin blocked this user before the flood.
