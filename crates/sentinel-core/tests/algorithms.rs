@@ -170,50 +170,47 @@ fn quota(c: &Case) -> Quota {
     Quota::new(c.limit, Duration::from_micros(c.period_us)).unwrap()
 }
 
+/// Runs the case's steps through `algorithm` and through `model` (given `now` and `cost`),
+/// requiring identical decisions at every step.
+fn agrees_with_model(
+    c: &Case,
+    algorithm: Algorithm,
+    mut model: impl FnMut(u128, u128) -> Decision,
+) -> Result<(), TestCaseError> {
+    let q = quota(c);
+    let mut state = RateLimitState::new(algorithm);
+    let mut now = c.start;
+    for &(adv, cost) in &c.steps {
+        now = now.saturating_add(adv);
+        let got = state.step(Timestamp::from_micros(now), &q, cost);
+        let want = model(u128::from(now), u128::from(cost));
+        prop_assert_eq!(got, want, "at {} cost {}", now, cost);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
     fn sliding_window_equals_naive_model(c in case()) {
-        let q = quota(&c);
-        let mut state = RateLimitState::new(Algorithm::SlidingWindow);
         let mut model = NaiveSliding::default();
-        let mut now = c.start;
-        for (adv, cost) in c.steps {
-            now = now.saturating_add(adv);
-            let got = state.step(Timestamp::from_micros(now), &q, cost);
-            let want = model.step(u128::from(now), u128::from(c.limit), u128::from(c.period_us), u128::from(cost));
-            prop_assert_eq!(got, want, "at {} cost {}", now, cost);
-        }
+        let (limit, period) = (u128::from(c.limit), u128::from(c.period_us));
+        agrees_with_model(&c, Algorithm::SlidingWindow, |now, cost| model.step(now, limit, period, cost))?;
     }
 
     #[test]
     fn gcra_equals_leaky_bucket_model(c in case()) {
-        let q = quota(&c);
-        let mut state = RateLimitState::new(Algorithm::Gcra);
-        let mut model = NaiveLeakyBucket::default();
-        let mut now = c.start;
-        model.last = u128::from(now);
-        for (adv, cost) in c.steps {
-            now = now.saturating_add(adv);
-            let got = state.step(Timestamp::from_micros(now), &q, cost);
-            let want = model.step(u128::from(now), u128::from(c.limit), u128::from(q.emission_interval_micros()), u128::from(cost));
-            prop_assert_eq!(got, want, "at {} cost {}", now, cost);
-        }
+        let mut model = NaiveLeakyBucket { level: 0, last: u128::from(c.start) };
+        let (limit, t) = (u128::from(c.limit), u128::from(quota(&c).emission_interval_micros()));
+        agrees_with_model(&c, Algorithm::Gcra, |now, cost| model.step(now, limit, t, cost))?;
     }
 
     #[test]
     fn fixed_window_equals_naive_model(c in case()) {
-        let q = quota(&c);
-        let mut state = RateLimitState::new(Algorithm::FixedWindow);
         let mut model = NaiveFixed::default();
-        let mut now = c.start;
-        for (adv, cost) in c.steps {
-            now = now.saturating_add(adv);
-            let got = state.step(Timestamp::from_micros(now), &q, cost);
-            let want = model.step(u128::from(now), u128::from(c.limit), u128::from(c.period_us), u128::from(cost));
-            prop_assert_eq!(got, want, "at {} cost {}", now, cost);
-        }
+        let (limit, period) = (u128::from(c.limit), u128::from(c.period_us));
+        agrees_with_model(&c, Algorithm::FixedWindow, |now, cost| model.step(now, limit, period, cost))?;
     }
 
     /// `retry_after` is exact for every algorithm: waiting it succeeds, waiting 1 µs less fails.
