@@ -15,24 +15,15 @@ use crate::alert::{Alert, Level};
 /// Telegram's limit for one message, in characters.
 pub const TELEGRAM_MAX_CHARS: usize = 4096;
 
-/// Escapes `<`, `>`, `&` and `"` for Telegram HTML.
+/// Escapes `<`, `>`, `&` and `"` for Telegram HTML ([`sentinel_telegram::html::escape`], owned).
 ///
 /// ```
 /// use telemon_alerts::format::escape_html;
 /// assert_eq!(escape_html("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
 /// ```
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
+    // One escaper for the workspace: the sender's.
+    sentinel_telegram::html::escape(text).into_owned()
 }
 
 /// How a block's text is wrapped.
