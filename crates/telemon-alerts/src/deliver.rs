@@ -85,7 +85,7 @@ impl Deliverer {
         let started = tokio::time::Instant::now();
         let mut backoff = self.policy.initial_backoff;
         loop {
-            match self.transport.send(&msg).await {
+            let wait = match self.transport.send(&msg).await {
                 Ok(()) => {
                     let c = &self.counters;
                     inc(&c.sent);
@@ -97,18 +97,12 @@ impl Deliverer {
                     }
                     return;
                 }
-                Err(DeliveryError::RateLimited { retry_after }) => {
-                    // `retry_after` comes from Telegram: never overflow on it.
-                    if started.elapsed().saturating_add(retry_after) > self.policy.deadline {
-                        self.counters.lose(DropReason::RetriesExhausted);
-                        return;
-                    }
-                    inc(&self.counters.retried);
-                    tokio::time::sleep(retry_after).await;
-                }
+                // `retry_after` comes from Telegram: the deadline check below never overflows.
+                Err(DeliveryError::RateLimited { retry_after }) => retry_after,
                 Err(DeliveryError::MarkupRejected(_)) if msg.parse_mode == ParseMode::Html => {
                     inc(&self.counters.plain_fallbacks);
                     msg = msg.as_plain();
+                    continue;
                 }
                 Err(DeliveryError::MarkupRejected(_) | DeliveryError::Permanent(_)) => {
                     self.counters.lose(DropReason::Rejected);
@@ -116,15 +110,16 @@ impl Deliverer {
                 }
                 Err(DeliveryError::Transient(_)) => {
                     let wait = self.jitter(backoff);
-                    if started.elapsed().saturating_add(wait) > self.policy.deadline {
-                        self.counters.lose(DropReason::RetriesExhausted);
-                        return;
-                    }
-                    inc(&self.counters.retried);
-                    tokio::time::sleep(wait).await;
                     backoff = backoff.saturating_mul(2).min(self.policy.max_backoff);
+                    wait
                 }
+            };
+            if started.elapsed().saturating_add(wait) > self.policy.deadline {
+                self.counters.lose(DropReason::RetriesExhausted);
+                return;
             }
+            inc(&self.counters.retried);
+            tokio::time::sleep(wait).await;
         }
     }
 }
