@@ -195,8 +195,8 @@ pub struct TelemonBuilder {
     grace: Duration,
     budget: Option<(u32, Duration)>,
     flood_interval: Duration,
+    /// Capacity of the intake queue and of the outgoing queue.
     queue_capacity: usize,
-    outbox_capacity: usize,
     tick: Duration,
     store_timeout: Duration,
     retry: RetryPolicy,
@@ -238,7 +238,6 @@ impl Default for TelemonBuilder {
             budget: Some((20, Duration::from_secs(60))),
             flood_interval: Duration::from_secs(60),
             queue_capacity: 1024,
-            outbox_capacity: 1024,
             tick: Duration::from_secs(1),
             store_timeout: Duration::from_millis(500),
             retry: RetryPolicy::default(),
@@ -362,7 +361,6 @@ impl TelemonBuilder {
     #[must_use]
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n;
-        self.outbox_capacity = n;
         self
     }
 
@@ -478,7 +476,6 @@ impl TelemonBuilder {
         self.window = c.digest_window;
         self.budget = c.immediate_per_minute.map(|n| (n, Duration::from_secs(60)));
         self.queue_capacity = c.queue_capacity;
-        self.outbox_capacity = c.queue_capacity;
         self.capture.slow = c.slow_request;
         if let Some(s) = c.report_statuses.as_ref() {
             self.capture.statuses = s.iter().copied().collect();
@@ -566,7 +563,7 @@ impl TelemonBuilder {
             counters.clone(),
         )?);
         let (tx, rx) = mpsc::channel(self.queue_capacity);
-        let (otx, orx) = mpsc::channel(self.outbox_capacity.max(1));
+        let (otx, orx) = mpsc::channel(self.queue_capacity);
         let worker_id = format!("{:012x}", splitmix(seed ^ 0x5eed) & 0xffff_ffff_ffff);
         let pipeline = Pipeline::new(
             Scrubber::new(self.scrub),
