@@ -55,6 +55,20 @@ impl Chat {
     fn chat_type(&self) -> Option<ChatType> {
         self.kind.as_deref().map(ChatType::from_name)
     }
+
+    /// Sets the update's chat id and type to this chat's.
+    fn fill(&self, f: &mut Facts<'_>) {
+        f.chat_id = Some(self.id);
+        f.chat_type = self.chat_type();
+    }
+}
+
+/// Sets the acting identity of an update that names either a chat acting on its own behalf
+/// or a user: the chat wins, and `user` (then absent or a stand-in) is kept only without it.
+fn fill_actor(f: &mut Facts<'_>, actor_chat: Option<&Chat>, user: Option<&User>) {
+    f.actor_id = actor_chat.map(|c| c.id);
+    f.from_id = user.filter(|_| f.actor_id.is_none()).map(|u| u.id);
+    f.actor_id = f.actor_id.or(f.from_id);
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,8 +134,7 @@ impl Message {
     fn fill<'a>(&'a self, f: &mut Facts<'a>) {
         f.from_id = self.from.as_ref().map(|u| u.id);
         f.sender_chat_id = self.sender_chat.as_ref().map(|c| c.id);
-        f.chat_id = Some(self.chat.id);
-        f.chat_type = self.chat.chat_type();
+        self.chat.fill(f);
         f.thread_id = self.message_thread_id;
         f.message_id = self.message_id;
         f.media_group_id = self.media_group_id.as_deref();
@@ -278,21 +291,11 @@ impl RawUpdate {
                 f.chat_id = Some(b.user_chat_id);
                 f.chat_type = Some(ChatType::Private);
             }
-            Body::ChatOnly(_, c) => {
-                f.chat_id = Some(c.chat.id);
-                f.chat_type = c.chat.chat_type();
-            }
+            Body::ChatOnly(_, c) => c.chat.fill(&mut f),
             Body::MessageReaction(r) => {
                 // An anonymous reaction names the chat; `user` is then absent or a stand-in.
-                f.actor_id = r.actor_chat.as_ref().map(|c| c.id);
-                f.from_id = r
-                    .user
-                    .as_ref()
-                    .filter(|_| f.actor_id.is_none())
-                    .map(|u| u.id);
-                f.actor_id = f.actor_id.or(f.from_id);
-                f.chat_id = Some(r.chat.id);
-                f.chat_type = r.chat.chat_type();
+                fill_actor(&mut f, r.actor_chat.as_ref(), r.user.as_ref());
+                r.chat.fill(&mut f);
                 f.message_id = r.message_id;
             }
             Body::InlineQuery(q) => {
@@ -309,8 +312,7 @@ impl RawUpdate {
             Body::CallbackQuery(q) => {
                 f.from_id = Some(q.from.id);
                 if let Some(m) = &q.message {
-                    f.chat_id = Some(m.chat.id);
-                    f.chat_type = m.chat.chat_type();
+                    m.chat.fill(&mut f);
                     f.message_id = m.message_id;
                     f.thread_id = m.message_thread_id;
                 }
@@ -329,34 +331,24 @@ impl RawUpdate {
             Body::PollAnswer(a) => {
                 // A vote on behalf of a chat names it in `voter_chat`; `user` is then
                 // @Channel_Bot, kept only for backward compatibility.
-                f.actor_id = a.voter_chat.as_ref().map(|c| c.id);
-                f.from_id = a
-                    .user
-                    .as_ref()
-                    .filter(|_| f.actor_id.is_none())
-                    .map(|u| u.id);
-                f.actor_id = f.actor_id.or(f.from_id);
+                fill_actor(&mut f, a.voter_chat.as_ref(), a.user.as_ref());
             }
             Body::ChatMemberUpdated(_, m) => {
                 f.from_id = Some(m.from.id);
-                f.chat_id = Some(m.chat.id);
-                f.chat_type = m.chat.chat_type();
+                m.chat.fill(&mut f);
                 f.new_member_status = Some(&m.new_chat_member.status);
             }
             Body::ChatJoinRequest(r) => {
                 f.from_id = Some(r.from.id);
-                f.chat_id = Some(r.chat.id);
-                f.chat_type = r.chat.chat_type();
+                r.chat.fill(&mut f);
             }
             Body::ChatBoost(b) => {
                 f.from_id = b.boost.source.user.as_ref().map(|u| u.id);
-                f.chat_id = Some(b.chat.id);
-                f.chat_type = b.chat.chat_type();
+                b.chat.fill(&mut f);
             }
             Body::RemovedChatBoost(b) => {
                 f.from_id = b.source.user.as_ref().map(|u| u.id);
-                f.chat_id = Some(b.chat.id);
-                f.chat_type = b.chat.chat_type();
+                b.chat.fill(&mut f);
             }
             Body::ManagedBot(b) => f.from_id = b.user.as_ref().map(|u| u.id),
         }
