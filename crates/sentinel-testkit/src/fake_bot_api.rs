@@ -429,7 +429,7 @@ impl FakeBotApi {
         caption: Option<&str>,
         media_group_id: Option<&str>,
     ) -> Value {
-        let (message_id, chat_json) = self.next_incoming(chat, user);
+        let (message_id, chat_json) = self.next_incoming(chat);
         let mut msg = serde_json::json!({
             "message_id": message_id,
             "from": updates::user(user),
@@ -452,7 +452,7 @@ impl FakeBotApi {
     /// A `channel_post` update: `text` posted in channel `chat` (no `from`, `sender_chat` = the
     /// channel).
     pub fn channel_post(&self, chat: i64, text: &str) -> Value {
-        let (message_id, _) = self.next_incoming(chat, 0);
+        let message_id = self.shared.state().next_message_id(chat);
         let channel = updates::channel(chat);
         serde_json::json!({ "channel_post": {
             "message_id": message_id,
@@ -466,7 +466,7 @@ impl FakeBotApi {
     /// A `message` update from an anonymous group admin: `from` is `@GroupAnonymousBot`
     /// ([`GROUP_ANONYMOUS_BOT_ID`]) and `sender_chat` is the group itself.
     pub fn anonymous_admin_message(&self, chat: i64, text: &str) -> Value {
-        let (message_id, chat_json) = self.next_incoming(chat, 0);
+        let (message_id, chat_json) = self.next_incoming(chat);
         serde_json::json!({ "message": {
             "message_id": message_id,
             "from": { "id": GROUP_ANONYMOUS_BOT_ID, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot" },
@@ -492,7 +492,7 @@ impl FakeBotApi {
         let (query_id, chat_json) = {
             let mut state = self.shared.state();
             let n = state.next_callback();
-            (n, state.chat_json(chat, user))
+            (n, state.chat_json(chat))
         };
         serde_json::json!({ "callback_query": {
             "id": format!("{}{:08}", self.shared.bot.id, query_id),
@@ -526,7 +526,7 @@ impl FakeBotApi {
     /// `old` to `new` (`"member"`, `"kicked"` when the user blocks the bot, `"left"`, …).
     pub fn my_chat_member(&self, user: i64, old: &str, new: &str) -> Value {
         let bot = updates::bot_user(&self.shared.bot);
-        let chat = self.shared.state().chat_json(user, user);
+        let chat = self.shared.state().chat_json(user);
         serde_json::json!({ "my_chat_member": {
             "chat": chat,
             "from": updates::user(user),
@@ -538,7 +538,7 @@ impl FakeBotApi {
 
     /// A `chat_member` update in `chat`: `actor` changed `subject`'s status from `old` to `new`.
     pub fn chat_member(&self, chat: i64, actor: i64, subject: i64, old: &str, new: &str) -> Value {
-        let chat_json = self.shared.state().chat_json(chat, actor);
+        let chat_json = self.shared.state().chat_json(chat);
         serde_json::json!({ "chat_member": {
             "chat": chat_json,
             "from": updates::user(actor),
@@ -560,13 +560,13 @@ impl FakeBotApi {
         self.shared.state().chats.insert(id, chat);
     }
 
-    fn next_incoming(&self, chat: i64, user: i64) -> (i64, Value) {
+    fn next_incoming(&self, chat: i64) -> (i64, Value) {
         let mut state = self.shared.state();
-        (state.next_message_id(chat), state.chat_json(chat, user))
+        (state.next_message_id(chat), state.chat_json(chat))
     }
 
     fn incoming_message(&self, user: i64, chat: i64, text: &str) -> Value {
-        let (message_id, chat_json) = self.next_incoming(chat, user);
+        let (message_id, chat_json) = self.next_incoming(chat);
         let mut msg = serde_json::json!({
             "message_id": message_id,
             "from": updates::user(user),

@@ -355,7 +355,7 @@ async fn dispatch(
             let Some(id) = params.get("chat_id").and_then(|v| state.resolve_chat_id(v)) else {
                 return bad_request("chat not found");
             };
-            let mut chat = state.chat_json(id, id);
+            let mut chat = state.chat_json(id);
             if chat.get("accent_color_id").is_none() {
                 chat["accent_color_id"] = 0.into();
                 chat["max_reaction_count"] = 11.into();
@@ -486,7 +486,7 @@ fn send_message(shared: &Shared, params: &Map<String, Value>, at: Instant) -> Re
     let mut message = json!({
         "message_id": message_id,
         "from": updates::bot_user(&shared.bot),
-        "chat": state.chat_json(chat_id, chat_id),
+        "chat": state.chat_json(chat_id),
         "date": shared.unix_now(),
         "text": visible,
     });
@@ -526,7 +526,7 @@ fn edit_message_text(shared: &Shared, params: &Map<String, Value>) -> Response {
     ok(json!({
         "message_id": message_id,
         "from": updates::bot_user(&shared.bot),
-        "chat": state.chat_json(chat_id, chat_id),
+        "chat": state.chat_json(chat_id),
         "date": shared.unix_now(),
         "edit_date": shared.unix_now(),
         "text": visible,

@@ -112,11 +112,11 @@ impl State {
     }
 
     /// The `Chat` object for `id` (registered, else derived from the id's sign and size).
-    pub(crate) fn chat_json(&self, id: i64, user_hint: i64) -> Value {
+    pub(crate) fn chat_json(&self, id: i64) -> Value {
         if let Some(chat) = self.chats.get(&id) {
             return chat.clone();
         }
-        updates::chat(id, user_hint)
+        updates::chat(id)
     }
 
     /// A numeric chat id from a `chat_id` parameter: an integer, a numeric string, or an

@@ -30,7 +30,7 @@ pub(crate) fn user(id: i64) -> Value {
 
 /// A `Chat` derived from its id: positive = private chat with that user, `-100…` =
 /// supergroup, other negative = basic group.
-pub(crate) fn chat(id: i64, _user_hint: i64) -> Value {
+pub(crate) fn chat(id: i64) -> Value {
     if id > 0 {
         json!({ "id": id, "type": "private", "first_name": format!("User{id}"), "username": format!("user{id}") })
     } else if id < SUPERGROUP_ID_BELOW {
