@@ -510,24 +510,13 @@ impl TelemonBuilder {
     /// [`BuildError`] when the transport or destination is missing, a value is invalid, or
     /// there is no tokio runtime.
     pub fn build(self) -> Result<Telemon, BuildError> {
-        let counters = Arc::new(Counters::default());
-        let seed = RandomState::new().hash_one(std::process::id());
+        let seed = new_seed();
         if !self.enabled {
             return Ok(Telemon {
-                inner: Arc::new(Inner {
-                    tx: None,
-                    outbox: None,
-                    counters,
-                    closed: AtomicBool::new(true),
-                    ignore: self.ignore,
-                    capture: self.capture,
-                    shared: None,
-                    tasks: Mutex::new(None),
-                    id_seed: seed,
-                    id_counter: AtomicU64::new(0),
-                }),
+                inner: Arc::new(Inner::disabled(self.ignore, self.capture, seed)),
             });
         }
+        let counters = Arc::new(Counters::default());
         let transport = match (self.transport, self.bot) {
             (Some(t), _) => t,
             (None, Some((token, url))) => Arc::new(
@@ -614,6 +603,29 @@ impl TelemonBuilder {
     }
 }
 
+/// Seed of occurrence ids, worker ids and retry jitter: different per process and run.
+fn new_seed() -> u64 {
+    RandomState::new().hash_one(std::process::id())
+}
+
+impl Inner {
+    /// A handle's state without a worker: accepts and discards everything.
+    fn disabled(ignore: IgnoreRules, capture: CaptureSettings, seed: u64) -> Self {
+        Self {
+            tx: None,
+            outbox: None,
+            counters: Arc::new(Counters::default()),
+            closed: AtomicBool::new(true),
+            ignore,
+            capture,
+            shared: None,
+            tasks: Mutex::new(None),
+            id_seed: seed,
+            id_counter: AtomicU64::new(0),
+        }
+    }
+}
+
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -629,10 +641,12 @@ impl Telemon {
 
     /// A handle that discards everything (for tests and disabled environments).
     pub fn disabled() -> Self {
-        match TelemonBuilder::default().enabled(false).build() {
-            Ok(t) => t,
-            // A disabled build validates nothing and spawns nothing.
-            Err(_) => unreachable_disabled(),
+        Self {
+            inner: Arc::new(Inner::disabled(
+                IgnoreRules::default(),
+                CaptureSettings::default(),
+                new_seed(),
+            )),
         }
     }
 
@@ -746,24 +760,5 @@ impl Telemon {
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn capture(&self) -> &CaptureSettings {
         &self.inner.capture
-    }
-}
-
-#[cold]
-fn unreachable_disabled() -> Telemon {
-    // `build` of a disabled builder only allocates; keep a total function anyway.
-    Telemon {
-        inner: Arc::new(Inner {
-            tx: None,
-            outbox: None,
-            counters: Arc::new(Counters::default()),
-            closed: AtomicBool::new(true),
-            ignore: IgnoreRules::default(),
-            capture: CaptureSettings::default(),
-            shared: None,
-            tasks: Mutex::new(None),
-            id_seed: 0,
-            id_counter: AtomicU64::new(0),
-        }),
     }
 }
