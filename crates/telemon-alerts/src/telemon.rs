@@ -626,6 +626,22 @@ impl Inner {
     }
 }
 
+/// Sends the worker `request` and waits, at most `deadline`, for its answer: `true` if it came.
+async fn ask(
+    tx: &mpsc::Sender<Item>,
+    request: fn(oneshot::Sender<()>) -> Item,
+    deadline: Duration,
+) -> bool {
+    let (done_tx, done_rx) = oneshot::channel();
+    let work = async {
+        if tx.send(request(done_tx)).await.is_err() {
+            return false;
+        }
+        done_rx.await.is_ok()
+    };
+    tokio::time::timeout(deadline, work).await.unwrap_or(false)
+}
+
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -688,14 +704,7 @@ impl Telemon {
         let Some(tx) = self.inner.tx.as_ref() else {
             return true;
         };
-        let (done_tx, done_rx) = oneshot::channel();
-        let work = async {
-            if tx.send(Item::Flush(done_tx)).await.is_err() {
-                return false;
-            }
-            done_rx.await.is_ok()
-        };
-        tokio::time::timeout(deadline, work).await.unwrap_or(false)
+        ask(tx, Item::Flush, deadline).await
     }
 
     /// Stops accepting alerts, processes and delivers what is queued within `deadline`, then
@@ -713,14 +722,7 @@ impl Telemon {
                 abandoned: 0,
             };
         }
-        let (done_tx, done_rx) = oneshot::channel();
-        let work = async {
-            if tx.send(Item::Shutdown(done_tx)).await.is_err() {
-                return false;
-            }
-            done_rx.await.is_ok()
-        };
-        let completed = tokio::time::timeout(deadline, work).await.unwrap_or(false);
+        let completed = ask(tx, Item::Shutdown, deadline).await;
         let queued = |cap: usize, free: usize| (cap.saturating_sub(free)) as u64;
         let mut abandoned = 0;
         if !completed {
