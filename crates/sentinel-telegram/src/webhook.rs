@@ -178,18 +178,9 @@ impl WebhookGuard {
         body_len: usize,
     ) -> Result<(), WebhookError> {
         if let Some(secret) = &self.secret {
-            let header = secret_header.ok_or(WebhookError::MissingSecret)?;
-            if !secret.matches(header) {
-                return Err(WebhookError::WrongSecret);
-            }
+            check_secret(secret, secret_header)?;
         }
-        if body_len > self.max_body {
-            return Err(WebhookError::BodyTooLarge {
-                len: body_len,
-                max: self.max_body,
-            });
-        }
-        Ok(())
+        check_len(body_len, self.max_body)
     }
 
     /// Parses a body into the raw update JSON (an object), enforcing the size limit.
@@ -221,9 +212,26 @@ pub fn verify(
     body_len: usize,
     max_body: usize,
 ) -> Result<(), WebhookError> {
-    WebhookGuard::new(secret.clone())
-        .max_body(max_body)
-        .verify(secret_header, body_len)
+    check_secret(secret, secret_header)?;
+    check_len(body_len, max_body)
+}
+
+/// The secret header is present and matches `secret`.
+fn check_secret(secret: &WebhookSecret, secret_header: Option<&[u8]>) -> Result<(), WebhookError> {
+    let header = secret_header.ok_or(WebhookError::MissingSecret)?;
+    if secret.matches(header) {
+        Ok(())
+    } else {
+        Err(WebhookError::WrongSecret)
+    }
+}
+
+/// A body of `len` bytes is within `max`.
+fn check_len(len: usize, max: usize) -> Result<(), WebhookError> {
+    if len > max {
+        return Err(WebhookError::BodyTooLarge { len, max });
+    }
+    Ok(())
 }
 
 /// Parses a webhook body into the raw update JSON (an object) if it is at most `max_body`
@@ -232,12 +240,7 @@ pub fn verify(
 /// # Errors
 /// As [`WebhookGuard::parse`].
 pub fn parse(body: &[u8], max_body: usize) -> Result<Value, WebhookError> {
-    if body.len() > max_body {
-        return Err(WebhookError::BodyTooLarge {
-            len: body.len(),
-            max: max_body,
-        });
-    }
+    check_len(body.len(), max_body)?;
     match serde_json::from_slice::<Value>(body) {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(WebhookError::NotAnObject),
