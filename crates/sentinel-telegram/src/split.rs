@@ -236,8 +236,11 @@ fn find_cut(
             break;
         }
         units += token_units;
-        apply(&mut stack, text, &token);
-        closing = stack.iter().map(|t| t.close_len_utf16(text)).sum();
+        // Only tags change the stack, so only they change what closing it costs.
+        if matches!(token.kind, Kind::Open(_) | Kind::Close(_)) {
+            apply(&mut stack, text, &token);
+            closing = stack.iter().map(|t| t.close_len_utf16(text)).sum();
+        }
         p = token.end;
         // Never end a part right after an opening tag: it would only be closed again empty.
         if units + closing <= max && !matches!(token.kind, Kind::Open(_)) {
