@@ -34,23 +34,16 @@ use tower::{Layer, Service};
 
 use crate::alert::{Alert, HttpContext};
 use crate::capture::panic_message;
-use crate::telemon::{StatusSet, Telemon};
+use crate::telemon::{CaptureSettings, Telemon};
 
 /// Response header carrying the occurrence id of a reported failure.
 pub const OCCURRENCE_HEADER: &str = "x-occurrence-id";
-
-#[derive(Debug, Clone)]
-struct Settings {
-    statuses: StatusSet,
-    slow: Option<Duration>,
-    headers: bool,
-}
 
 /// The layer. Cheap to clone.
 #[derive(Clone)]
 pub struct TelemonLayer {
     telemon: Telemon,
-    settings: Arc<Settings>,
+    settings: Arc<CaptureSettings>,
 }
 
 impl fmt::Debug for TelemonLayer {
@@ -65,14 +58,9 @@ impl TelemonLayer {
     /// A layer reporting through `telemon`, with its capture settings (statuses, slow-request
     /// threshold, header capture).
     pub fn new(telemon: &Telemon) -> Self {
-        let c = telemon.capture();
         Self {
             telemon: telemon.clone(),
-            settings: Arc::new(Settings {
-                statuses: c.statuses,
-                slow: c.slow,
-                headers: c.headers,
-            }),
+            settings: Arc::new(telemon.capture().clone()),
         }
     }
 
@@ -115,7 +103,7 @@ impl<S> Layer<S> for TelemonLayer {
 pub struct TelemonService<S> {
     inner: S,
     telemon: Telemon,
-    settings: Arc<Settings>,
+    settings: Arc<CaptureSettings>,
 }
 
 impl<S> fmt::Debug for TelemonService<S> {
@@ -207,25 +195,20 @@ where
             }),
         };
         let inner = &mut self.inner;
-        match catch_unwind(AssertUnwindSafe(|| inner.call(req))) {
-            Ok(fut) => TelemonFuture {
-                state: State::Running {
-                    fut: AssertUnwindSafe(fut).catch_unwind(),
-                },
-                info: Some(info),
-                telemon: self.telemon.clone(),
-                settings: self.settings.clone(),
-                _body: std::marker::PhantomData,
+        let state = match catch_unwind(AssertUnwindSafe(|| inner.call(req))) {
+            Ok(fut) => State::Running {
+                fut: AssertUnwindSafe(fut).catch_unwind(),
             },
-            Err(payload) => TelemonFuture {
-                state: State::Panicked {
-                    message: Some(panic_message(payload.as_ref())),
-                },
-                info: Some(info),
-                telemon: self.telemon.clone(),
-                settings: self.settings.clone(),
-                _body: std::marker::PhantomData,
+            Err(payload) => State::Panicked {
+                message: Some(panic_message(payload.as_ref())),
             },
+        };
+        TelemonFuture {
+            state,
+            info: Some(info),
+            telemon: self.telemon.clone(),
+            settings: self.settings.clone(),
+            _body: std::marker::PhantomData,
         }
     }
 }
@@ -245,7 +228,7 @@ pin_project_lite::pin_project! {
         state: State<F>,
         info: Option<RequestInfo>,
         telemon: Telemon,
-        settings: Arc<Settings>,
+        settings: Arc<CaptureSettings>,
         _body: std::marker::PhantomData<fn() -> B>,
     }
 }
