@@ -239,19 +239,27 @@ impl<F, B> fmt::Debug for TelemonFuture<F, B> {
     }
 }
 
-fn report_panic(telemon: &Telemon, info: &RequestInfo, message: String) -> String {
+/// The 500 answering a panic, with its occurrence id; the panic is reported (once: the
+/// request's info is taken).
+fn panicked<B: Default>(
+    telemon: &Telemon,
+    info: &mut Option<RequestInfo>,
+    message: String,
+) -> Response<B> {
     let id = telemon.new_occurrence_id();
-    let latency = info.start.elapsed();
-    telemon.report(
-        Alert::critical(format!("panic in {}", info.route_label()))
-            .message(message)
-            .error_type("panic")
-            .with_panic_backtrace()
-            .http(info.http(Some(500), latency))
-            .occurrence_id(id.clone())
-            .source("axum"),
-    );
-    id
+    if let Some(info) = info.take() {
+        let latency = info.start.elapsed();
+        telemon.report(
+            Alert::critical(format!("panic in {}", info.route_label()))
+                .message(message)
+                .error_type("panic")
+                .with_panic_backtrace()
+                .http(info.http(Some(500), latency))
+                .occurrence_id(id.clone())
+                .source("axum"),
+        );
+    }
+    panic_response(&id)
 }
 
 impl<F, B, E> Future for TelemonFuture<F, B>
@@ -266,21 +274,13 @@ where
         match this.state.project() {
             StateProj::Panicked { message } => {
                 let msg = message.take().unwrap_or_default();
-                let id = match this.info.take() {
-                    Some(info) => report_panic(this.telemon, &info, msg),
-                    None => this.telemon.new_occurrence_id(),
-                };
-                Poll::Ready(Ok(panic_response(&id)))
+                Poll::Ready(Ok(panicked(this.telemon, this.info, msg)))
             }
             StateProj::Running { fut } => match fut.poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Err(payload)) => {
                     let msg = panic_message(payload.as_ref());
-                    let id = match this.info.take() {
-                        Some(info) => report_panic(this.telemon, &info, msg),
-                        None => this.telemon.new_occurrence_id(),
-                    };
-                    Poll::Ready(Ok(panic_response(&id)))
+                    Poll::Ready(Ok(panicked(this.telemon, this.info, msg)))
                 }
                 Poll::Ready(Ok(Err(e))) => Poll::Ready(Err(e)),
                 Poll::Ready(Ok(Ok(mut res))) => {
