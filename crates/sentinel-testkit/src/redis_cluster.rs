@@ -107,22 +107,17 @@ impl RedisCluster {
         let deadline = Instant::now() + FORM_DEADLINE;
         let known = format!("cluster_known_nodes:{MASTERS}");
         loop {
-            let mut last_info = String::new();
-            let mut all_ok = true;
-            for node in &self.nodes {
+            // The CLUSTER INFO of the first node not yet ready, if any.
+            let not_ready = self.nodes.iter().find_map(|node| {
                 let info = command(node.addr(), &[&["CLUSTER", "INFO"]]).unwrap_or_default();
                 let ok = info.contains("cluster_state:ok")
                     && info.contains("cluster_slots_assigned:16384")
                     && info.contains(&known);
-                if !ok {
-                    all_ok = false;
-                    last_info = info;
-                    break;
-                }
-            }
-            if all_ok {
+                (!ok).then_some(info)
+            });
+            let Some(last_info) = not_ready else {
                 return Ok(());
-            }
+            };
             if Instant::now() >= deadline {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
