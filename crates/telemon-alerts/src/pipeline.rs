@@ -483,7 +483,6 @@ impl Pipeline {
 
     /// At shutdown: what this worker holds goes out now.
     async fn final_flush(&mut self) {
-        let now = self.shared.now();
         if let Some((k, sum)) = self.current.take() {
             self.send_digest(k, &sum, " (partial, worker stopping)");
         }
@@ -491,7 +490,6 @@ impl Pipeline {
             self.claim_digest(k, own).await;
         }
         self.send_flood();
-        let _ = now;
     }
 }
 
