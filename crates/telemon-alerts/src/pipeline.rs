@@ -313,6 +313,11 @@ impl Pipeline {
         self.enqueue(Level::Warning, r, "digest");
     }
 
+    /// How long a window's published parts and its claim are kept.
+    fn digest_keys_ttl(&self) -> Duration {
+        self.settings.window.saturating_mul(4) + self.settings.grace * 4
+    }
+
     fn digest_key(&self, k: u64) -> String {
         format!("{}:dg:{k}:", self.shared.prefix())
     }
@@ -330,8 +335,12 @@ impl Pipeline {
             return;
         }
         let key = format!("{}{}", self.digest_key(k), self.worker_id);
-        let keep = self.settings.window.saturating_mul(4) + self.settings.grace * 4;
-        let record = BlockRecord::new(sum.encode(), "telemon-digest", now, Some(keep));
+        let record = BlockRecord::new(
+            sum.encode(),
+            "telemon-digest",
+            now,
+            Some(self.digest_keys_ttl()),
+        );
         let stored = tokio::time::timeout(
             Duration::from_secs(2),
             self.shared.store().block(&key, &record),
@@ -348,8 +357,7 @@ impl Pipeline {
     /// Claims window `k` and, if this worker wins, sends the merged digest.
     async fn claim_digest(&mut self, k: u64, own: WindowSummary) {
         let claim_key = format!("{}:dgc:{k}", self.shared.prefix());
-        let window = self.settings.window.saturating_mul(4) + self.settings.grace * 4;
-        match self.shared.claim(&claim_key, window).await {
+        match self.shared.claim(&claim_key, self.digest_keys_ttl()).await {
             Ok(true) => {
                 let now = self.shared.now();
                 let prefix = self.digest_key(k);
