@@ -429,17 +429,11 @@ impl FakeBotApi {
         caption: Option<&str>,
         media_group_id: Option<&str>,
     ) -> Value {
-        let (message_id, chat_json) = self.next_incoming(chat);
-        let mut msg = serde_json::json!({
-            "message_id": message_id,
-            "from": updates::user(user),
-            "chat": chat_json,
-            "date": self.shared.unix_now(),
-            "photo": [
-                { "file_id": format!("AgAC-{file_unique_id}-small"), "file_unique_id": format!("{file_unique_id}-s"), "width": 90, "height": 90, "file_size": 1024 },
-                { "file_id": format!("AgAC-{file_unique_id}"), "file_unique_id": file_unique_id, "width": 800, "height": 800, "file_size": 65536 }
-            ],
-        });
+        let mut msg = self.incoming(user, chat);
+        msg["photo"] = serde_json::json!([
+            { "file_id": format!("AgAC-{file_unique_id}-small"), "file_unique_id": format!("{file_unique_id}-s"), "width": 90, "height": 90, "file_size": 1024 },
+            { "file_id": format!("AgAC-{file_unique_id}"), "file_unique_id": file_unique_id, "width": 800, "height": 800, "file_size": 65536 }
+        ]);
         if let Some(caption) = caption {
             msg["caption"] = caption.into();
         }
@@ -565,15 +559,20 @@ impl FakeBotApi {
         (state.next_message_id(chat), state.chat_json(chat))
     }
 
-    fn incoming_message(&self, user: i64, chat: i64, text: &str) -> Value {
+    /// A new `Message` from `user` in `chat`, with no content yet.
+    fn incoming(&self, user: i64, chat: i64) -> Value {
         let (message_id, chat_json) = self.next_incoming(chat);
-        let mut msg = serde_json::json!({
+        serde_json::json!({
             "message_id": message_id,
             "from": updates::user(user),
             "chat": chat_json,
             "date": self.shared.unix_now(),
-            "text": text,
-        });
+        })
+    }
+
+    fn incoming_message(&self, user: i64, chat: i64, text: &str) -> Value {
+        let mut msg = self.incoming(user, chat);
+        msg["text"] = text.into();
         if text.starts_with('/') {
             let len = text
                 .split_whitespace()
