@@ -55,7 +55,6 @@ pub(crate) struct Pipeline {
     pub scrubber: Scrubber,
     pub ignore: IgnoreRules,
     pub dedup: Dedup,
-    pub shared: Arc<Shared>,
     pub routes: Routes,
     pub origin: Origin,
     pub counters: Arc<Counters>,
@@ -106,7 +105,6 @@ impl Pipeline {
         Self {
             scrubber,
             ignore,
-            shared: dedup.shared.clone(),
             dedup,
             routes,
             origin,
@@ -174,6 +172,12 @@ impl Pipeline {
         false
     }
 
+    /// Store access (with its timeouts and fallback) for dedup, digests, the budget and the
+    /// daily report.
+    fn shared(&self) -> &Shared {
+        &self.dedup.shared
+    }
+
     fn enqueue(&self, level: Level, rendered: Rendered, kind: &'static str) {
         let msg = OutgoingMessage {
             destination: self.routes.get(level),
@@ -192,8 +196,8 @@ impl Pipeline {
         match &self.settings.budget {
             None => true,
             Some(q) => {
-                let key = format!("{}:budget", self.shared.prefix());
-                self.shared.hit(&key, Algorithm::SlidingWindow, q).await
+                let key = format!("{}:budget", self.shared().prefix());
+                self.shared().hit(&key, Algorithm::SlidingWindow, q).await
             }
         }
     }
@@ -202,7 +206,7 @@ impl Pipeline {
         if alerts.is_empty() {
             return;
         }
-        let now = self.shared.now();
+        let now = self.shared().now();
         let mut groups: Vec<(Fingerprint, Alert, u64)> = Vec::new();
         let mut index: HashMap<Fingerprint, usize> = HashMap::new();
         for a in alerts {
@@ -233,7 +237,7 @@ impl Pipeline {
         }
         if let Some(d) = self.daily.as_ref() {
             let occurrences: u64 = groups.iter().map(|g| g.2).sum();
-            d.count_occurrences(&self.shared, now, occurrences).await;
+            d.count_occurrences(self.shared(), now, occurrences).await;
         }
         for (fp, a, n) in groups {
             let verdict = self.dedup.occurrences(&fp, n).await;
@@ -319,7 +323,7 @@ impl Pipeline {
     }
 
     fn digest_key(&self, k: u64) -> String {
-        format!("{}:dg:{k}:", self.shared.prefix())
+        format!("{}:dg:{k}:", self.shared().prefix())
     }
 
     /// Publishes this worker's summary of window `k` for the claimer to merge.
@@ -343,7 +347,7 @@ impl Pipeline {
         );
         let stored = tokio::time::timeout(
             Duration::from_secs(2),
-            self.shared.store().block(&key, &record),
+            self.shared().store().block(&key, &record),
         )
         .await;
         if matches!(stored, Ok(Ok(()))) {
@@ -356,14 +360,18 @@ impl Pipeline {
 
     /// Claims window `k` and, if this worker wins, sends the merged digest.
     async fn claim_digest(&mut self, k: u64, own: WindowSummary) {
-        let claim_key = format!("{}:dgc:{k}", self.shared.prefix());
-        match self.shared.claim(&claim_key, self.digest_keys_ttl()).await {
+        let claim_key = format!("{}:dgc:{k}", self.shared().prefix());
+        match self
+            .shared()
+            .claim(&claim_key, self.digest_keys_ttl())
+            .await
+        {
             Ok(true) => {
-                let now = self.shared.now();
+                let now = self.shared().now();
                 let prefix = self.digest_key(k);
                 let listed = tokio::time::timeout(
                     Duration::from_secs(2),
-                    self.shared.store().list_blocked(&prefix, now),
+                    self.shared().store().list_blocked(&prefix, now),
                 )
                 .await;
                 let mut merged = WindowSummary::default();
@@ -377,7 +385,7 @@ impl Pipeline {
                             if let Some(s) = WindowSummary::decode(&rec.reason) {
                                 merged.merge(s);
                             }
-                            let _ = self.shared.store().unblock(&key).await;
+                            let _ = self.shared().store().unblock(&key).await;
                         }
                         if !saw_own {
                             merged.merge(own);
@@ -396,7 +404,7 @@ impl Pipeline {
     }
 
     pub(crate) async fn run_timers(&mut self) {
-        let now = self.shared.now();
+        let now = self.shared().now();
         // Warning window ended: publish.
         if let Some((k, _)) = self.current.as_ref() {
             let end = window_start(*k, self.settings.window).saturating_add(self.settings.window);
@@ -448,7 +456,7 @@ impl Pipeline {
         if let Some(mut d) = self.daily.take() {
             if let Some(r) = d
                 .due_report(
-                    &self.shared,
+                    self.shared(),
                     &self.origin,
                     now,
                     &self.counters,
