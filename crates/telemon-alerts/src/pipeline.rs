@@ -319,7 +319,10 @@ impl Pipeline {
 
     /// How long a window's published parts and its claim are kept.
     fn digest_keys_ttl(&self) -> Duration {
-        self.settings.window.saturating_mul(4) + self.settings.grace * 4
+        self.settings
+            .window
+            .saturating_mul(4)
+            .saturating_add(self.settings.grace.saturating_mul(4))
     }
 
     fn digest_key(&self, k: u64) -> String {
