@@ -49,6 +49,11 @@ impl Timestamp {
         self.0
     }
 
+    /// Whole seconds since the UNIX epoch (rounded down).
+    pub const fn as_secs(self) -> u64 {
+        self.0 / 1_000_000
+    }
+
     /// This timestamp moved forward by `d` (saturating at [`Timestamp::MAX`]).
     pub fn saturating_add(self, d: Duration) -> Self {
         Self(self.0.saturating_add(duration_to_micros(d)))

@@ -83,7 +83,7 @@ pub(crate) struct DailyState {
 }
 
 fn day_of(t: Timestamp) -> u64 {
-    t.as_micros() / 1_000_000 / 86_400
+    t.as_secs() / 86_400
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.

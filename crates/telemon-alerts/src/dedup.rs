@@ -256,7 +256,7 @@ impl Dedup {
     /// counted by other workers at the same moment belong to *this* alert's cooldown and are
     /// left for the follow-up, so "+N since last" only ever counts after a real previous alert.
     async fn acknowledge(&self, fp: &Fingerprint, upto: u64, extra: u64) -> Option<Suppressed> {
-        let now_s = self.shared.now().as_micros() / 1_000_000;
+        let now_s = self.shared.now().as_secs();
         let last = self.shared.swap_register(&self.key(fp, "t"), now_s).await;
         let acked_key = self.key(fp, "k");
         let acked = self.shared.get(&acked_key).await;

@@ -69,7 +69,7 @@ pub(crate) struct Pipeline {
 }
 
 fn secs(t: Timestamp) -> u64 {
-    t.as_micros() / 1_000_000
+    t.as_secs()
 }
 
 fn window_index(now: Timestamp, window: Duration) -> u64 {
