@@ -295,6 +295,13 @@ fn http_line(doc: &mut Doc, a: &Alert) {
     }
 }
 
+/// A message of plain text only (no markup), within `max` characters of HTML.
+pub(crate) fn plain_only(text: String, max: usize) -> Rendered {
+    let mut doc = Doc::default();
+    doc.line().text_long(text);
+    doc.render(max)
+}
+
 /// Renders a (scrubbed) alert.
 pub(crate) fn render_alert(
     a: &Alert,

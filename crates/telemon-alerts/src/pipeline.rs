@@ -178,7 +178,14 @@ impl Pipeline {
         &self.dedup.shared
     }
 
+    /// Hands a rendered message to delivery — after the scrubber's last pass over the whole
+    /// text: formatting may assemble what no single field held (and digests carry other
+    /// workers' text). When the pass finds anything, the message goes as plain text.
     fn enqueue(&self, level: Level, rendered: Rendered, kind: &'static str) {
+        let rendered = match self.scrubber.last_pass(&rendered.plain) {
+            None => rendered,
+            Some(clean) => format::plain_only(clean, self.settings.max_chars),
+        };
         let msg = OutgoingMessage {
             destination: self.routes.get(level),
             text: rendered.html,

@@ -1,104 +1,57 @@
-//! Scrubbing: secrets out of every field **before** anything is stored or sent.
+//! Scrubbing: secrets out of every field **before** anything is stored or sent, and once more
+//! over the final rendered message.
 //!
-//! * Sensitive **keys** (header names, query parameters, detail keys, JSON keys), compared
-//!   case-insensitively with `-` read as `_`: exact names (`authorization`, `cookie`, `otp`,
-//!   `key`, …) and fragments (`password`, `token`, `secret`, `api_key`, `session`, …). Their
-//!   values become `[Filtered]`.
-//! * Secret-shaped **values** anywhere in free text (messages, error chains, backtraces, query
-//!   strings, header and detail values): `key=value` secrets, Bearer/Basic credentials, JWTs,
-//!   Telegram bot tokens, URLs with credentials (including `redis://:pw@host`), AWS, Google,
-//!   Slack, GitHub and Stripe keys, private-key blocks and Luhn-valid card numbers.
-//! * **Bounded cost**: text is cut to the configured maximum length *before* any pattern runs
-//!   (with a little slack so a secret at the cut is still recognised whole, and the partial
-//!   token at the cut is dropped); backtraces are cut to a number of lines first. The `regex`
-//!   crate is linear-time, so no input can make scrubbing slow.
+//! Defence in depth, each layer in its own module:
+//!
+//! * [`keys`]: which **keys** name a secret — header names, query parameters, detail, JSON and
+//!   `Debug` field names — matched word by word (`X-Auth-Token`, `clientSecret`,
+//!   `AWS_SECRET_ACCESS_KEY`), so `author`, `tokenizer`, `passport` and `secretary` survive.
+//! * [`key_value`]: values named by a sensitive key in **free text**, whatever the shape:
+//!   `key=value`, query strings, headers and cookies, JSON (escaped quotes, JSON inside JSON),
+//!   Rust `Debug` (`Some("…")`, tuple pairs, tuple structs, nested structs), percent-encoded
+//!   keys, and prose (`password 'x'`, netrc, Redis `AUTH`).
+//! * [`patterns`]: secrets recognisable by their **shape** with no key nearby: private-key
+//!   blocks (also across lines), URL credentials, `Bearer`/`Basic` credentials, the token
+//!   formats of many providers, Luhn-valid card numbers.
+//! * Your own rules: [`ScrubConfig::extra_patterns`] and a closure hook
+//!   ([`ScrubConfig::hook`]).
+//! * A **last pass** over each rendered message before it is handed to the transport, so
+//!   nothing that formatting assembles slips through.
+//!
+//! **Bounded cost**: text is cut to the configured maximum length *before* any pattern runs
+//! (with a little slack so a secret at the cut is still recognised whole, and the partial token
+//! at the cut is dropped); backtraces are cut to a number of lines first. The `regex` crate is
+//! linear-time and the value scanner moves forward only, so no input can make scrubbing slow.
 
+pub mod key_value;
+pub mod keys;
 pub mod patterns;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::alert::Alert;
+pub use keys::{DEFAULT_PII_KEYS, KeyRules};
+use keys::{KeyContext, KeyMatcher};
 pub use patterns::FILTERED;
-
-/// Headers always filtered (normalised: lower case, `_` for `-`).
-pub const DEFAULT_SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy_authorization",
-    "cookie",
-    "set_cookie",
-    "x_api_key",
-    "api_key",
-    "apikey",
-    "x_auth_token",
-    "x_csrf_token",
-    "x_xsrf_token",
-    "x_session_id",
-    "x_telegram_bot_api_secret_token",
-    "x_amz_security_token",
-];
-
-/// Headers that identify a person (client addresses); filtered unless PII is allowed.
-pub const DEFAULT_PII_HEADERS: &[&str] = &[
-    "x_forwarded_for",
-    "x_real_ip",
-    "forwarded",
-    "cf_connecting_ip",
-    "true_client_ip",
-];
-
-/// Key fragments: a key containing any of these is sensitive (`db_password`, `X-Auth-Token`).
-pub const DEFAULT_KEY_FRAGMENTS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "access_key",
-    "auth",
-    "credential",
-    "privatekey",
-    "private_key",
-    "session",
-    "cookie",
-    "csrf",
-    "xsrf",
-    "bearer",
-    "signature",
-];
-
-/// Keys that are sensitive only as a whole (a fragment `key` would hit `monkey`).
-pub const DEFAULT_EXACT_KEYS: &[&str] = &[
-    "otp",
-    "two_factor",
-    "key",
-    "sig",
-    "pin",
-    "cvv",
-    "cvc",
-    "card_number",
-    "ssn",
-];
-
-/// Keys that identify a person; filtered unless PII is allowed.
-pub const DEFAULT_PII_KEYS: &[&str] = &["ip_address", "remote_addr", "client_ip"];
 
 /// Extra characters scanned past the cut so a secret crossing it is still recognised.
 const SLACK: usize = 512;
 
+/// Longest backtrace line kept, in characters.
+const MAX_BACKTRACE_LINE: usize = 300;
+
+/// A closure that scrubs text further (your own secret shapes); see [`ScrubConfig::hook`].
+pub type ScrubHook = Arc<dyn for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync>;
+
 /// What the scrubber filters and how much text it keeps.
 #[derive(Clone)]
 pub struct ScrubConfig {
-    /// Header names whose values are always filtered (any case, `-` = `_`).
-    pub sensitive_headers: Vec<String>,
-    /// Key fragments (substring match) that make a key sensitive.
-    pub key_fragments: Vec<String>,
-    /// Keys sensitive only as a whole.
-    pub exact_keys: Vec<String>,
+    /// Which keys are sensitive (word lists; see [`keys`]).
+    pub keys: KeyRules,
     /// Keep client addresses (`X-Forwarded-For`, `ip_address`) instead of filtering them.
     pub send_pii: bool,
     /// Longest kept string, in characters (longer ones are cut before scanning).
@@ -109,36 +62,66 @@ pub struct ScrubConfig {
     pub max_details: usize,
     /// Extra value patterns: every match is replaced by `[Filtered]`.
     pub extra_patterns: Vec<Regex>,
+    /// A closure run after every built-in rule and the extra patterns, on every text field and
+    /// on the final message.
+    pub hook: Option<ScrubHook>,
 }
 
 impl fmt::Debug for ScrubConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Counts only: a pattern may spell out the very secret it filters.
         f.debug_struct("ScrubConfig")
-            .field("sensitive_headers", &self.sensitive_headers.len())
-            .field("key_fragments", &self.key_fragments.len())
-            .field("exact_keys", &self.exact_keys.len())
+            .field("sensitive_words", &self.keys.sensitive_words.len())
+            .field("exact_keys", &self.keys.exact_keys.len())
+            .field("allowed_keys", &self.keys.allowed_keys.len())
             .field("send_pii", &self.send_pii)
             .field("max_string_len", &self.max_string_len)
             .field("max_backtrace_lines", &self.max_backtrace_lines)
             .field("max_details", &self.max_details)
             .field("extra_patterns", &self.extra_patterns.len())
+            .field("hook", &self.hook.is_some())
             .finish()
     }
 }
 
 impl Default for ScrubConfig {
     fn default() -> Self {
-        let own = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         Self {
-            sensitive_headers: own(DEFAULT_SENSITIVE_HEADERS),
-            key_fragments: own(DEFAULT_KEY_FRAGMENTS),
-            exact_keys: own(DEFAULT_EXACT_KEYS),
+            keys: KeyRules::default(),
             send_pii: false,
             max_string_len: 2048,
             max_backtrace_lines: 30,
             max_details: 40,
             extra_patterns: Vec::new(),
+            hook: None,
         }
+    }
+}
+
+impl ScrubConfig {
+    /// Adds a closure run after the built-in rules on every text (fields and the final
+    /// message). Return [`Cow::Borrowed`] when nothing changes.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use telemon_alerts::scrub::{ScrubConfig, Scrubber};
+    ///
+    /// let config = ScrubConfig::default().hook(|text: &str| {
+    ///     if text.contains("EMP-") {
+    ///         Cow::Owned(text.replace("EMP-", "EMP-[Filtered]#"))
+    ///     } else {
+    ///         Cow::Borrowed(text)
+    ///     }
+    /// });
+    /// assert_eq!(Scrubber::new(config).scrub_text("badge EMP-"), "badge EMP-[Filtered]#");
+    /// ```
+    #[must_use]
+    pub fn hook(
+        mut self,
+        hook: impl for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
     }
 }
 
@@ -152,31 +135,23 @@ impl Default for ScrubConfig {
 ///     s.scrub_text("connect redis://:hunter2@cache:6379 failed"),
 ///     "connect redis://[Filtered]@cache:6379 failed"
 /// );
+/// assert_eq!(
+///     s.scrub_text(r#"Config { api_key: Some("k-123"), port: 80 }"#),
+///     r#"Config { api_key: Some("[Filtered]"), port: 80 }"#
+/// );
 /// assert!(s.is_sensitive_key("X-Auth-Token"));
-/// assert!(!s.is_sensitive_key("monkey"));
+/// assert!(!s.is_sensitive_key("author"));
 /// assert_eq!(s.scrub_query("page=2&token=abc"), "page=2&token=[Filtered]");
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Scrubber {
     config: ScrubConfig,
+    keys: KeyMatcher,
 }
 
-/// `X-Api-Key` → `x_api_key`.
-fn normalise_key(key: &str) -> Cow<'_, str> {
-    if key.bytes().all(|b| !b.is_ascii_uppercase() && b != b'-') {
-        Cow::Borrowed(key)
-    } else {
-        Cow::Owned(
-            key.chars()
-                .map(|c| {
-                    if c == '-' {
-                        '_'
-                    } else {
-                        c.to_ascii_lowercase()
-                    }
-                })
-                .collect(),
-        )
+impl Default for Scrubber {
+    fn default() -> Self {
+        Self::new(ScrubConfig::default())
     }
 }
 
@@ -189,10 +164,25 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '=' | '.' | '~' | '%')
 }
 
+/// Cuts `out` to `max` characters, dropping the partial token at the cut (it may be the start
+/// of a secret the rules could not recognise because it continued past the scan) and marking
+/// the cut with `…`. Returns whether it cut.
+fn cut_at_token(out: &mut String, max: usize) -> bool {
+    let Some(i) = char_boundary(out, max) else {
+        return false;
+    };
+    out.truncate(i);
+    let keep = out.trim_end_matches(is_token_char).len();
+    out.truncate(keep);
+    out.push('…');
+    true
+}
+
 impl Scrubber {
     /// A scrubber for `config`.
     pub fn new(config: ScrubConfig) -> Self {
-        Self { config }
+        let keys = KeyMatcher::new(config.keys.clone(), config.send_pii);
+        Self { config, keys }
     }
 
     /// The configuration.
@@ -200,25 +190,47 @@ impl Scrubber {
         &self.config
     }
 
-    /// Whether values under `key` are filtered (header names, query parameters, detail and
-    /// JSON keys). Case-insensitive; `-` and `_` are the same.
+    /// Whether values under `key` are filtered (header names, detail and JSON keys; see
+    /// [`keys`]). Case-insensitive; `-`, `_` and `.` separate words.
     pub fn is_sensitive_key(&self, key: &str) -> bool {
-        let k = normalise_key(key);
-        let k = k.as_ref();
-        if self.config.exact_keys.iter().any(|e| e == k)
-            || self.config.sensitive_headers.iter().any(|e| e == k)
-            || self
-                .config
-                .key_fragments
-                .iter()
-                .any(|f| k.contains(f.as_str()))
-        {
-            return true;
-        }
-        !self.config.send_pii && (DEFAULT_PII_HEADERS.contains(&k) || DEFAULT_PII_KEYS.contains(&k))
+        self.keys.is_sensitive(key, KeyContext::Field)
     }
 
-    /// Scrubs free text: cut to the maximum length, then every secret-shaped value replaced.
+    /// Every rule over the whole of `text`, with no cut. Text holding percent escapes is also
+    /// read decoded (`tok%65n=…`, `123%3AAA…`, a JSON body in a query value): when the decoded
+    /// reading reveals a secret, the decoded, scrubbed text replaces it.
+    fn scrub_whole<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let out = self.rules(text);
+        if !key_value::has_percent_escape(&out) {
+            return out;
+        }
+        let decoded = key_value::percent_decode(&out);
+        match self.rules(&decoded) {
+            Cow::Owned(clean) => Cow::Owned(clean),
+            Cow::Borrowed(_) => out,
+        }
+    }
+
+    /// Shapes, named values, the extra patterns, the hook.
+    fn rules<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = patterns::scrub_text(text);
+        if let Cow::Owned(s) = key_value::scrub(&out, &self.keys) {
+            out = Cow::Owned(s);
+        }
+        for re in &self.config.extra_patterns {
+            if let Cow::Owned(s) = re.replace_all(&out, FILTERED) {
+                out = Cow::Owned(s);
+            }
+        }
+        if let Some(hook) = &self.config.hook
+            && let Cow::Owned(s) = hook(&out)
+        {
+            out = Cow::Owned(s);
+        }
+        out
+    }
+
+    /// Scrubs free text: cut to the maximum length, then every secret replaced.
     pub fn scrub_text(&self, text: &str) -> String {
         self.scrub_text_max(text, self.config.max_string_len)
     }
@@ -233,43 +245,59 @@ impl Scrubber {
                 None => text,
             },
         };
-        let mut out = patterns::scrub_text(scan).into_owned();
-        for re in &self.config.extra_patterns {
-            if let Cow::Owned(s) = re.replace_all(&out, FILTERED) {
-                out = s;
-            }
-        }
-        if cut_at.is_some()
-            && let Some(i) = char_boundary(&out, max)
-        {
-            out.truncate(i);
-            // Drop the partial token at the cut: it may be the start of a secret that
-            // the patterns could not recognise because it continued past the scan.
-            let keep = out.trim_end_matches(is_token_char).len();
-            out.truncate(keep);
-            out.push('…');
+        let mut out = self.scrub_whole(scan).into_owned();
+        if cut_at.is_some() {
+            cut_at_token(&mut out, max);
         }
         out
     }
 
-    /// Scrubs a query string (`a=1&token=x`): values of sensitive parameters are filtered,
-    /// the rest are scanned like free text.
+    /// The last pass over a whole rendered message (no cut): `None` when nothing in it needed
+    /// filtering, which is the normal case since every field was scrubbed already.
+    pub(crate) fn last_pass(&self, message: &str) -> Option<String> {
+        match self.scrub_whole(message) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(s) => Some(s),
+        }
+    }
+
+    /// Scrubs a query string (`a=1&token=x`): values of sensitive parameters (including
+    /// query-only ones such as OAuth's `code`) are filtered; the others are shown
+    /// percent-decoded and scanned like free text.
+    ///
+    /// ```
+    /// # use telemon_alerts::scrub::Scrubber;
+    /// let s = Scrubber::default();
+    /// assert_eq!(s.scrub_query("code=4%2F0Ab&page=2"), "code=[Filtered]&page=2");
+    /// assert_eq!(
+    ///     s.scrub_query("q=%7B%22password%22%3A%22x1%22%7D"),
+    ///     r#"q={"password":"[Filtered]"}"#
+    /// );
+    /// ```
     pub fn scrub_query(&self, query: &str) -> String {
-        let query = self.scrub_text(query);
-        query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, v)) if self.is_sensitive_key(&percent_decode_lossy(k)) => {
-                    if v.is_empty() {
-                        pair.to_owned()
-                    } else {
-                        format!("{k}={FILTERED}")
-                    }
-                }
-                _ => pair.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("&")
+        let cut = char_boundary(query, self.config.max_string_len).unwrap_or(query.len());
+        let mut out = String::with_capacity(cut);
+        for (n, pair) in query[..cut].split('&').enumerate() {
+            if n > 0 {
+                out.push('&');
+            }
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = key_value::percent_decode(k);
+            let value = key_value::percent_decode(v);
+            out.push_str(&self.scrub_text_max(&key, 128));
+            if pair.contains('=') {
+                out.push('=');
+            }
+            if !value.is_empty() && self.keys.is_sensitive(&key, KeyContext::Query) {
+                out.push_str(FILTERED);
+            } else {
+                out.push_str(&self.scrub_text(&value));
+            }
+        }
+        if cut < query.len() {
+            cut_at_token(&mut out, self.config.max_string_len);
+        }
+        out
     }
 
     /// Scrubs `(name, value)` headers: sensitive names lose their value, others are scanned.
@@ -289,18 +317,31 @@ impl Scrubber {
             .collect()
     }
 
-    /// Scrubs a backtrace: at most `max_backtrace_lines` lines, each scanned.
+    /// Scrubs a backtrace: at most `max_backtrace_lines` lines, scanned **as a whole** (a
+    /// private key printed across lines goes whole), then each line cut to 300 characters.
     pub fn scrub_backtrace(&self, backtrace: &str) -> String {
         let max = self.config.max_backtrace_lines;
         let mut lines = backtrace.lines();
-        let mut out = String::new();
+        let mut kept = String::new();
         for line in lines.by_ref().take(max) {
-            if !out.is_empty() {
-                out.push('\n');
+            if !kept.is_empty() {
+                kept.push('\n');
             }
-            out.push_str(&self.scrub_text_max(line, 300));
+            // Bound each line before scanning (with slack, so a secret at the cut is seen).
+            let end = char_boundary(line, MAX_BACKTRACE_LINE + SLACK).unwrap_or(line.len());
+            kept.push_str(&line[..end]);
         }
         let rest = lines.count();
+        let scrubbed = self.scrub_whole(&kept);
+        let mut out = String::with_capacity(scrubbed.len());
+        for (i, line) in scrubbed.lines().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let mut line = line.to_owned();
+            cut_at_token(&mut line, MAX_BACKTRACE_LINE);
+            out.push_str(&line);
+        }
         if rest > 0 {
             out.push_str(&format!("\n… {rest} more lines"));
         }
@@ -395,42 +436,6 @@ fn in_app_frames(rendered: &str) -> String {
     }
 }
 
-/// `%5F` → `_` for key comparison (invalid escapes are kept as they are).
-fn percent_decode_lossy(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') && !s.contains('+') {
-        return Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,10 +481,7 @@ mod tests {
     #[test]
     fn percent_encoded_query_keys() {
         let s = Scrubber::default();
-        assert_eq!(
-            s.scrub_query("api%5Fkey=abc&x=1"),
-            "api%5Fkey=[Filtered]&x=1"
-        );
+        assert_eq!(s.scrub_query("api%5Fkey=abc&x=1"), "api_key=[Filtered]&x=1");
         assert_eq!(s.scrub_query("a=%"), "a=%");
     }
 

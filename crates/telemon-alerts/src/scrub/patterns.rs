@@ -12,14 +12,8 @@ use regex::{Captures, Regex, RegexSet};
 /// What replaces a secret.
 pub const FILTERED: &str = "[Filtered]";
 
-/// Key fragments that make a `key=value` pair sensitive (free-text rule).
-const KEY_WORDS: &str = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth|credential|private[_-]?key|session|cookie|csrf|xsrf|signature|client[_-]?secret";
-
 /// How the matches of one pattern are replaced.
 type Replacer = fn(&Captures<'_>) -> String;
-
-/// Keys that are secrets only as whole words (`key=…`, but not `monkey=…`).
-const EXACT_KEYS: &str = r"otp|pin|cvv|cvc|ssn|two[_-]factor|2fa|key|sig|passcode";
 
 /// One compiled pattern and how its matches are replaced.
 struct Pattern {
@@ -46,24 +40,6 @@ fn scheme_credentials(c: &Captures<'_>) -> String {
 
 fn url_auth(c: &Captures<'_>) -> String {
     format!("{}{FILTERED}@", c.get(1).map_or("", |m| m.as_str()))
-}
-
-fn key_value(c: &Captures<'_>) -> String {
-    let key = c.get(1).map_or("", |m| m.as_str());
-    let sep = c.get(2).map_or("", |m| m.as_str());
-    if c.get(3).is_some() {
-        format!("{key}{sep}\"{FILTERED}\"")
-    } else if c.get(4).is_some() {
-        format!("{key}{sep}'{FILTERED}'")
-    } else {
-        // Already filtered by an earlier pattern: leave as is.
-        let value = c.get(5).map_or("", |m| m.as_str());
-        if value.starts_with(FILTERED) {
-            format!("{key}{sep}{value}")
-        } else {
-            format!("{key}{sep}{FILTERED}")
-        }
-    }
 }
 
 fn card(c: &Captures<'_>) -> String {
@@ -110,13 +86,20 @@ pub(crate) fn luhn_card(s: &str) -> bool {
 
 /// The ordered pattern list. Order matters: block- and URL-shaped secrets first, then bearer
 /// tokens (so `Authorization: Bearer x` loses the token, not just the word), then
-/// self-identifying tokens, then the generic `key=value` rule, then card numbers.
+/// self-identifying tokens, then card numbers. Values named by a key are
+/// [`key_value`](super::key_value)'s.
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     let specs: Vec<(&str, Replacer)> = vec![
         // Private-key blocks (PEM), also with literal "\n" escapes as found in JSON; a block cut
         // by truncation (no END line) is filtered to the end of the text.
+        // PEM, OpenSSH, PGP and SSH2 (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`) blocks.
         (
-            r"(?s)-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
+            r"(?s)-{4,5} ?BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}.*?(?:-{4,5} ?END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}|\z)",
+            whole,
+        ),
+        // PuTTY key files: header to the MAC line.
+        (
+            r"(?s)PuTTY-User-Key-File-\d+:.*?(?:Private-MAC: ?[0-9a-fA-F]+|\z)",
             whole,
         ),
         // URL userinfo: scheme://user:pass@ and scheme://:pass@ (Relay's rule misses the empty
@@ -162,12 +145,6 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         // Stripe keys and webhook secrets.
         (r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,}", whole),
         (r"\bwhsec_[0-9A-Za-z]{10,}", whole),
-        // Generic `key=value` / `"key": "value"` / `key: value` secrets.
-        (
-            // Groups: 1 key, 2 separator, 3 double-quoted value, 4 single-quoted, 5 bare.
-            KEY_VALUE_RE.as_str(),
-            key_value,
-        ),
         // Card numbers (Luhn-checked in `card`).
         (r"\b[2-6](?:[ \-]?\d){12,18}\b", card),
     ];
@@ -175,12 +152,6 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         .into_iter()
         .filter_map(|(re, replace)| Regex::new(re).ok().map(|regex| Pattern { regex, replace }))
         .collect()
-});
-
-static KEY_VALUE_RE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r#"(?i)([\w.\-]*(?:{KEY_WORDS})[\w.\-\[\]]*|\b(?:{EXACT_KEYS})\b)(["']?\s*[:=]\s*)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'&,;]+))"#
-    )
 });
 
 /// A one-pass prefilter: which patterns can match at all.
@@ -200,8 +171,7 @@ pub(crate) fn scrub_text(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     for (i, p) in PATTERNS.iter().enumerate() {
         // Earlier replacements only shrink or mask; a pattern that did not match the
-        // original cannot be made to match by `[Filtered]`, except the key=value rule
-        // (whose value is already filtered and is kept).
+        // original cannot be made to match by `[Filtered]`.
         if !hits.matched(i) {
             continue;
         }
@@ -235,12 +205,6 @@ mod tests {
         assert!(luhn_card("5500-0000-0000-0004"));
         assert!(!luhn_card("4111111111111112"));
         assert!(!luhn_card("1001234567890"));
-    }
-
-    #[test]
-    fn key_value_quoted_values_with_spaces() {
-        let s = scrub_text(r#"{"password": "correct horse battery", "user": "bob"}"#);
-        assert_eq!(s, r#"{"password": "[Filtered]", "user": "bob"}"#);
     }
 
     #[test]
