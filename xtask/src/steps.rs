@@ -1,7 +1,7 @@
 //! The checks, each a [`Step`], plus the `bench` and `demo` tasks.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cmd::{self, DynError, cargo};
 
@@ -106,9 +106,7 @@ pub(crate) fn feature_matrix() -> Vec<Step> {
 pub(crate) fn core_only_example() -> Step {
     Step::blocking("features/core-only-example", || {
         let root = cmd::project_root();
-        let target =
-            env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-        let dir = target.join("xtask-core-only");
+        let dir = target_dir(&root).join("xtask-core-only");
         std::fs::create_dir_all(&dir)?;
         let manifest = format!(
             "[package]\nname = \"custom-store-core-only\"\nversion = \"0.0.0\"\n\
@@ -226,6 +224,11 @@ fn advisory_db() -> Option<PathBuf> {
         .map(|entry| entry.path())
 }
 
+/// The target directory cargo uses for this workspace (`CARGO_TARGET_DIR` or `target/`).
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
 /// `(package, bench target)` of each bench area.
 const BENCHES: &[(&str, &str, &str)] = &[
     ("memory", "sentinel-storage-memory", "memory"),
@@ -233,18 +236,23 @@ const BENCHES: &[(&str, &str, &str)] = &[
     ("alerts", "telemon-alerts", "alerts"),
 ];
 
-/// `cargo xtask bench [memory|redis|alerts|all] [-- criterion args]`.
+/// `cargo xtask bench [memory|redis|alerts|scrub|all] [-- criterion args]`; `alerts` ends with
+/// the scrubber comparison that `scrub` runs alone.
 pub(crate) fn bench(args: &[String]) -> Result<(), DynError> {
     let (area, extra) = split_area(args);
     let area = area.unwrap_or("all");
+    if area == "scrub" {
+        return crate::scrub_bench::compare();
+    }
     let chosen: Vec<_> = BENCHES
         .iter()
         .filter(|(name, _, _)| area == "all" || *name == area)
         .collect();
     if chosen.is_empty() {
-        return Err(
-            format!("unknown bench area `{area}`: use memory, redis, alerts or all").into(),
-        );
+        return Err(format!(
+            "unknown bench area `{area}`: use memory, redis, alerts, scrub or all"
+        )
+        .into());
     }
     for (_, package, bench) in chosen {
         let mut command = cargo();
@@ -253,6 +261,9 @@ pub(crate) fn bench(args: &[String]) -> Result<(), DynError> {
             command.arg("--").args(extra);
         }
         cmd::run(&mut command)?;
+        if *package == "telemon-alerts" {
+            crate::scrub_bench::compare()?;
+        }
     }
     Ok(())
 }
