@@ -63,7 +63,7 @@ pub struct ScrubConfig {
     /// Extra value patterns: every match is replaced by `[Filtered]`.
     pub extra_patterns: Vec<Regex>,
     /// A closure run after every built-in rule and the extra patterns, on every text field and
-    /// on the final message.
+    /// on the final message (see [`ScrubConfig::hook`]).
     pub hook: Option<ScrubHook>,
 }
 
@@ -99,21 +99,26 @@ impl Default for ScrubConfig {
 }
 
 impl ScrubConfig {
-    /// Adds a closure run after the built-in rules on every text (fields and the final
-    /// message). Return [`Cow::Borrowed`] when nothing changes.
+    /// Adds a closure run after the built-in rules on every text field, and again on the
+    /// final message — so make it idempotent (scrubbing its own output changes nothing).
+    /// Return [`Cow::Borrowed`] when nothing changes.
     ///
     /// ```
     /// use std::borrow::Cow;
     /// use telemon_alerts::scrub::{ScrubConfig, Scrubber};
     ///
-    /// let config = ScrubConfig::default().hook(|text: &str| {
-    ///     if text.contains("EMP-") {
-    ///         Cow::Owned(text.replace("EMP-", "EMP-[Filtered]#"))
-    ///     } else {
-    ///         Cow::Borrowed(text)
+    /// let config = ScrubConfig::default().hook(|text: &str| match text.find("EMP-") {
+    ///     Some(i) if text[i + 4..].starts_with(|c: char| c.is_ascii_digit()) => {
+    ///         let end = text[i + 4..]
+    ///             .find(|c: char| !c.is_ascii_digit())
+    ///             .map_or(text.len(), |n| i + 4 + n);
+    ///         Cow::Owned(format!("{}EMP-[Filtered]{}", &text[..i], &text[end..]))
     ///     }
+    ///     _ => Cow::Borrowed(text),
     /// });
-    /// assert_eq!(Scrubber::new(config).scrub_text("badge EMP-"), "badge EMP-[Filtered]#");
+    /// let s = Scrubber::new(config);
+    /// assert_eq!(s.scrub_text("badge EMP-204863 denied"), "badge EMP-[Filtered] denied");
+    /// assert_eq!(s.scrub_text("badge EMP-[Filtered] denied"), "badge EMP-[Filtered] denied");
     /// ```
     #[must_use]
     pub fn hook(
