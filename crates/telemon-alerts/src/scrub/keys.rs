@@ -499,6 +499,221 @@ mod tests {
         }
     }
 
+    /// Each default, spelled out here rather than read from the lists, so that removing or
+    /// weakening any entry fails.
+    #[test]
+    fn every_default_entry_has_its_effect() {
+        let m = m();
+        for w in [
+            "password",
+            "passwords",
+            "passwd",
+            "passphrase",
+            "passcode",
+            "pwd",
+            "pass",
+            "pw",
+            "secret",
+            "secrets",
+            "token",
+            "tokens",
+            "auth",
+            "authorization",
+            "credential",
+            "credentials",
+            "creds",
+            "cookie",
+            "cookies",
+            "session",
+            "sessionid",
+            "sessid",
+            "csrf",
+            "xsrf",
+            "signature",
+            "sig",
+            "otp",
+            "totp",
+            "mfa",
+            "pin",
+            "cvv",
+            "cvc",
+            "ssn",
+            "bearer",
+            "jwt",
+            "apikey",
+            "privatekey",
+            "secretkey",
+            "accesskey",
+            "dsn",
+            "sas",
+            "salt",
+            "nonce",
+        ] {
+            assert!(m.is_sensitive(w, KeyContext::Field), "word {w}");
+            assert!(
+                m.is_sensitive(&format!("db_{w}"), KeyContext::Field),
+                "db_{w}"
+            );
+            assert!(
+                m.is_sensitive(&format!("{w}_value"), KeyContext::Field),
+                "{w}_value"
+            );
+        }
+        for stem in [
+            "password",
+            "passwd",
+            "passphrase",
+            "token",
+            "secret",
+            "apikey",
+            "authkey",
+            "privatekey",
+            "secretkey",
+            "accesskey",
+            "sessionid",
+            "credentials",
+            "credential",
+        ] {
+            assert!(
+                m.is_sensitive(&format!("my{stem}"), KeyContext::Field),
+                "my{stem}"
+            );
+        }
+        for suffix in [
+            "count",
+            "counts",
+            "len",
+            "length",
+            "size",
+            "type",
+            "kind",
+            "expires",
+            "expiry",
+            "expiration",
+            "ttl",
+            "timeout",
+            "policy",
+            "required",
+            "enabled",
+            "mode",
+            "format",
+            "version",
+            "present",
+            "set",
+            "hint",
+            "strength",
+            "rotated",
+            "scope",
+            "scopes",
+            "in",
+            "at",
+        ] {
+            assert!(
+                !m.is_sensitive(&format!("token_{suffix}"), KeyContext::Field),
+                "token_{suffix}"
+            );
+        }
+        for q in [
+            "primary",
+            "foreign",
+            "sort",
+            "partition",
+            "cache",
+            "idempotency",
+            "public",
+            "routing",
+            "shard",
+            "hash",
+            "row",
+            "object",
+            "dedup",
+            "lookup",
+            "natural",
+            "composite",
+            "unique",
+            "index",
+            "websocket",
+            "map",
+            "group",
+            "message",
+            "redis",
+            "bucket",
+            "file",
+            "field",
+            "translation",
+            "i18n",
+            "next",
+            "last",
+            "first",
+            "s3",
+            "hotkey",
+            "hot",
+            "short",
+            "dictionary",
+            "table",
+        ] {
+            assert!(
+                !m.is_sensitive(&format!("{q}_key"), KeyContext::Field),
+                "{q}_key"
+            );
+            assert!(
+                m.is_sensitive(&format!("{q}_token"), KeyContext::Field),
+                "{q}_token"
+            );
+        }
+        for k in [
+            "key",
+            "keys",
+            "two_factor",
+            "2fa",
+            "card_number",
+            "cardnumber",
+            "pan",
+            "iban",
+            "proxy_authorization",
+            "set_cookie",
+            "x_amz_security_token",
+            "private",
+            "client_secret",
+        ] {
+            assert!(m.is_sensitive(k, KeyContext::Field), "exact {k}");
+        }
+        for k in ["code", "state", "ticket", "k", "s"] {
+            assert!(m.is_sensitive(k, KeyContext::Query), "query {k}");
+        }
+        for k in [
+            "sec_websocket_key",
+            "sec_websocket_accept",
+            "access_control_allow_credentials",
+            "access_control_allow_headers",
+            "access_control_expose_headers",
+            "www_authenticate",
+            "token_type",
+            "token_endpoint",
+            "authorization_endpoint",
+            "auth_method",
+            "key_id",
+            "kid",
+            "author",
+            "pin_code_length",
+        ] {
+            assert!(!m.is_sensitive(k, KeyContext::Field), "allowed {k}");
+            assert!(!m.is_sensitive(k, KeyContext::Query), "allowed {k}");
+        }
+        for k in [
+            "x_forwarded_for",
+            "x_real_ip",
+            "forwarded",
+            "cf_connecting_ip",
+            "true_client_ip",
+            "ip_address",
+            "remote_addr",
+            "client_ip",
+        ] {
+            assert!(m.is_sensitive(k, KeyContext::Field), "pii {k}");
+        }
+    }
+
     #[test]
     fn query_only_keys() {
         let m = m();
