@@ -54,6 +54,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alert;
+mod backtrace;
 pub mod capture;
 pub mod config;
 pub mod daily;

@@ -381,63 +381,11 @@ impl Scrubber {
         if alert.backtrace.is_none()
             && let Some(raw) = alert.raw_backtrace.take()
         {
-            alert.backtrace = Some(in_app_frames(&raw.0.to_string()));
+            alert.backtrace = Some(crate::backtrace::fold_frameworks(&raw.0.to_string()));
         }
         alert.backtrace = alert.backtrace.map(|b| self.scrub_backtrace(&b));
         alert.fingerprint = alert.fingerprint.map(|f| self.scrub_text_max(&f, 256));
         alert
-    }
-}
-
-/// Drops the frames of the panic machinery and the runtime from a rendered `std` backtrace
-/// (frame lines and their `at file:line` lines), keeping the application's.
-fn in_app_frames(rendered: &str) -> String {
-    const NOISE: &[&str] = &[
-        "std::",
-        "core::",
-        "alloc::",
-        "__rust",
-        "rust_begin_unwind",
-        "tokio::",
-        "futures_util::",
-        "futures_core::",
-        "telemon_alerts::",
-        "tower::",
-        "axum::",
-        "hyper::",
-        "<core::",
-        "<alloc::",
-        "<std::",
-        "<futures_util::",
-        "<tokio::",
-        "<telemon_alerts::",
-        "<tower::",
-        "<axum::",
-        "_start",
-        "__libc_start",
-        "start_thread",
-        "clone3",
-    ];
-    let mut out = Vec::new();
-    let mut keep_location = false;
-    for line in rendered.lines() {
-        let t = line.trim_start();
-        if t.starts_with("at ") {
-            if keep_location {
-                out.push(line);
-            }
-            continue;
-        }
-        let name = t.split_once(": ").map_or(t, |(_, n)| n);
-        keep_location = !NOISE.iter().any(|n| name.starts_with(n));
-        if keep_location {
-            out.push(line);
-        }
-    }
-    if out.is_empty() {
-        rendered.to_owned()
-    } else {
-        out.join("\n")
     }
 }
 
