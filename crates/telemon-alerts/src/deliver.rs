@@ -99,10 +99,11 @@ pub(crate) enum Out {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// A long flood wait under way.
+/// A long flood wait under way, until its notice is sent.
 #[derive(Debug, Clone, Copy)]
 struct FloodWait {
-    retry_after: Duration,
+    /// Every 429 wait since it began, added up.
+    held_for: Duration,
     destination: Destination,
     drops_before: u64,
 }
@@ -273,24 +274,33 @@ impl Deliverer {
         while let Some(msg) = queue.front_mut() {
             let wait = match self.attempt(msg).await {
                 Step::Sent => {
-                    queue.pop_front();
+                    if queue.pop_front().map(|m| m.kind) == Some(MessageKind::FloodWaitNotice) {
+                        self.flood = None;
+                    }
                     None
                 }
                 Step::Again => continue,
                 Step::Lost(reason) => {
                     if let Some(m) = queue.pop_front() {
+                        if m.kind == MessageKind::FloodWaitNotice {
+                            self.flood = None;
+                        }
                         self.lose(&m, reason);
                     }
                     None
                 }
                 Step::RateLimited(wait) => {
-                    if wait >= LONG_FLOOD_WAIT && self.flood.is_none() {
+                    if let Some(f) = self.flood.as_mut() {
+                        // Still held (the notice itself may be what was refused): one notice
+                        // will cover the whole wait.
+                        f.held_for = f.held_for.saturating_add(wait);
+                    } else if wait >= LONG_FLOOD_WAIT {
                         tracing::warn!(
                             retry_after_s = wait.as_secs(),
                             "Telegram flood control: holding alert delivery; a notice follows"
                         );
                         self.flood = Some(FloodWait {
-                            retry_after: wait,
+                            held_for: wait,
                             destination: msg.destination,
                             drops_before: self.counters.losses(),
                         });
@@ -327,7 +337,11 @@ impl Deliverer {
                 () = tokio::time::sleep_until(until) => {}
             }
             self.paused_until = None;
-            if let Some(flood) = self.flood.take() {
+            if let Some(flood) = self.flood {
+                // One notice, up to date: a refused earlier one is replaced.
+                if queue.front().map(|m| m.kind) == Some(MessageKind::FloodWaitNotice) {
+                    queue.pop_front();
+                }
                 queue.push_front(self.flood_notice(flood));
                 started = Instant::now();
                 failures = 0;
@@ -343,12 +357,12 @@ impl Deliverer {
         let mut doc = Doc::default();
         let _ = doc.line().bold(format!(
             "⏸ Alert delivery was held for {} by Telegram flood control",
-            human_duration(flood.retry_after)
+            human_duration(flood.held_for)
         ));
         let _ = doc.line().text(format!(
-            "Telegram answered 429 Too Many Requests and asked this bot to wait {} s \
+            "Telegram answered 429 Too Many Requests and asked this bot to wait {} s in all \
              (retry_after).",
-            flood.retry_after.as_secs()
+            flood.held_for.as_secs()
         ));
         let _ = doc.line().text(format!(
             "{held} message(s) were held and follow this notice; {dropped} alert(s) or \

@@ -172,7 +172,7 @@ async fn a_huge_retry_after_holds_alerts_then_one_notice_reports_it() {
         notice.contains("held for 1h 0m by Telegram flood control"),
         "{notice}"
     );
-    assert!(notice.contains("wait 3600 s"), "{notice}");
+    assert!(notice.contains("wait 3600 s in all"), "{notice}");
     assert!(notice.contains("3 message(s) were held"), "{notice}");
     assert!(
         notice.contains("3 alert(s) or message(s) were dropped"),
@@ -183,6 +183,32 @@ async fn a_huge_retry_after_holds_alerts_then_one_notice_reports_it() {
     assert!(sent[3].visible_text.contains("later 1"));
     let m = t.metrics();
     assert_eq!((m.sent_alerts, m.dropped.total()), (3, 3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_notice_is_replaced_so_one_notice_covers_the_whole_wait() {
+    let api = FakeBotApi::start().await;
+    let t = builder(&api).build().unwrap();
+    let flood = Fault::TooManyRequests {
+        retry_after: 1_000_000_000,
+    };
+    // The alert, then its notice, are refused: two waits of an hour (the cap) each.
+    api.fail_next("sendMessage", flood.clone());
+    api.fail_next("sendMessage", flood);
+    t.report(Alert::critical("postgres is down"));
+    api.wait_for_calls("sendMessage", 2, Duration::from_secs(3700))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3601)).await;
+    assert!(t.flush(Duration::from_secs(60)).await);
+    let sent = api.sent_to(GROUP);
+    assert_eq!(sent.len(), 2, "one notice, then the alert: {sent:#?}");
+    assert!(
+        sent[0].visible_text.contains("held for 2h 0m"),
+        "{}",
+        sent[0].visible_text
+    );
+    assert!(sent[0].visible_text.contains("1 message(s) were held"));
+    assert!(sent[1].visible_text.contains("postgres is down"));
 }
 
 #[tokio::test(start_paused = true)]
