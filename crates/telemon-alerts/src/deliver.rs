@@ -254,11 +254,15 @@ impl Deliverer {
         }
     }
 
+    /// Counts a queued message as lost. The worker's own notices and summaries are not alert
+    /// messages: losing one is logged, not counted as a dropped alert.
     fn lose(&self, msg: &OutgoingMessage, reason: DropReason) {
-        self.counters.lose(reason);
-        if !own(msg) {
-            self.counters.resolve(1);
+        if own(msg) {
+            tracing::warn!(kind = %msg.kind, ?reason, "telemon could not deliver its own notice");
+            return;
         }
+        self.counters.lose(reason);
+        self.counters.resolve(1);
     }
 
     fn backoff(&self) -> Backoff {
@@ -490,18 +494,14 @@ impl Deliverer {
                 Ok(Step::Sent) => return Some(true),
                 Ok(Step::Again) => continue,
                 Ok(Step::Lost(reason)) => {
-                    if !own(&msg) {
-                        self.lose(&msg, reason);
-                    }
+                    self.lose(&msg, reason);
                     return Some(false);
                 }
                 Ok(Step::RateLimited(wait)) => wait,
                 Ok(Step::Transient) => {
                     failures = failures.saturating_add(1);
                     if failures >= self.policy.max_attempts {
-                        if !own(&msg) {
-                            self.lose(&msg, DropReason::RetriesExhausted);
-                        }
+                        self.lose(&msg, DropReason::RetriesExhausted);
                         return Some(false);
                     }
                     self.backoff().delay(failures - 1)
