@@ -6,9 +6,11 @@
 //! * **429**: `parameters.retry_after` (or the `Retry-After` header) pauses **every** call of
 //!   this bot for that long (at most [`MAX_RETRY_AFTER`]), as Telegram requires; then the
 //!   refused call is retried.
-//! * **Retries**: 5xx answers, network errors and timeouts are retried with jittered exponential
-//!   backoff until the retry deadline; other 4xx answers fail at once with a typed
-//!   [`SendError`]. (A retried send whose answer was lost can arrive twice.)
+//! * **Retries**: 5xx and 408 answers, network errors and timeouts are retried with jittered
+//!   exponential backoff ([`Backoff`]) until the retry deadline; other 4xx answers fail at once
+//!   with a typed [`SendError`]. (A retried send whose answer was lost can arrive twice.) A
+//!   caller that owns its retries turns them off ([`BotApiBuilder::retries`]) and decides with
+//!   the same classification, [`SendError::class`].
 //! * **Blocked users**: with a [`Reachability`], sends to users who blocked the bot are skipped
 //!   ([`SendError::Skipped`]) and a `403 … blocked by the user` marks the user.
 //! * **Secrets**: the token lives in a [`BotToken`] that prints as `<bot id>:<redacted>`; errors
@@ -30,6 +32,7 @@
 //! # let _ = ids; Ok(()) }
 //! ```
 
+mod backoff;
 mod error;
 mod message;
 mod pacer;
@@ -40,11 +43,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub use error::{BuildError, SendError};
+pub use backoff::Backoff;
+pub use error::{BuildError, ErrorClass, SendError};
 pub use message::{ParseMode, Recipient, SendMessage};
 pub use pacer::Limits;
 pub use token::{BotToken, InvalidToken};
@@ -52,7 +55,6 @@ pub use token::{BotToken, InvalidToken};
 use crate::reachability::Reachability;
 use crate::split::{self, MAX_MESSAGE_LEN};
 use pacer::Pacer;
-use transport::Outcome;
 
 /// The official Bot API server.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
@@ -67,10 +69,8 @@ pub const DEFAULT_RETRY_DEADLINE: Duration = Duration::from_secs(60);
 /// server; Telegram's own waits are far shorter) is cut to this: the call after it at worst
 /// meets another 429 and pauses again, instead of the bot being stopped for years.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-/// First backoff delay after a 5xx or network error (doubling, jittered).
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// Longest backoff delay.
-const BACKOFF_CAP: Duration = Duration::from_secs(10);
+/// Backoff after a 5xx or network error: from 0.5 s, doubling, at most 10 s, jittered.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
 
 /// Configures a [`BotApi`].
 #[derive(Debug, Clone)]
@@ -80,6 +80,7 @@ pub struct BotApiBuilder {
     request_timeout: Duration,
     connect_timeout: Duration,
     retry_deadline: Duration,
+    retries: bool,
     pacing: bool,
     limits: Limits,
     reachability: Option<Reachability>,
@@ -94,6 +95,7 @@ impl Default for BotApiBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry_deadline: DEFAULT_RETRY_DEADLINE,
+            retries: true,
             pacing: true,
             limits: Limits::default(),
             reachability: None,
@@ -138,6 +140,25 @@ impl BotApiBuilder {
     #[must_use]
     pub fn retry_deadline(mut self, deadline: Duration) -> Self {
         self.retry_deadline = deadline;
+        self
+    }
+
+    /// Turns this client's own retries on or off (default on). Off, every call makes **one**
+    /// request and returns its failure unwrapped, for a caller that owns retries and backoff
+    /// (deciding with [`SendError::class`]); a 429 still pauses every call of the bot for its
+    /// `retry_after` and comes back as [`SendError::TooManyRequests`], and pacing still applies.
+    ///
+    /// ```
+    /// use sentinel_telegram::sender::{BotApi, BotToken};
+    /// let api = BotApi::builder()
+    ///     .token(BotToken::new("123456:ABC")?)
+    ///     .retries(false)
+    ///     .build()?;
+    /// # let _ = api; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn retries(mut self, on: bool) -> Self {
+        self.retries = on;
         self
     }
 
@@ -200,6 +221,7 @@ impl BotApiBuilder {
                 base,
                 client,
                 retry_deadline: self.retry_deadline,
+                retries: self.retries,
                 pacer: Pacer::new(self.limits, self.pacing),
                 reachability: self.reachability,
             }),
@@ -212,6 +234,7 @@ struct Inner {
     base: reqwest::Url,
     client: reqwest::Client,
     retry_deadline: Duration,
+    retries: bool,
     pacer: Pacer,
     reachability: Option<Reachability>,
 }
@@ -228,6 +251,7 @@ impl fmt::Debug for BotApi {
             .field("token", &self.inner.token)
             .field("api_url", &self.inner.token.scrub(self.inner.base.as_str()))
             .field("retry_deadline", &self.inner.retry_deadline)
+            .field("retries", &self.inner.retries)
             .field("pacer", &self.inner.pacer)
             .finish_non_exhaustive()
     }
@@ -255,6 +279,27 @@ impl BotApi {
     /// What is left of a 429 pause (zero when not paused).
     pub fn paused_for(&self) -> Duration {
         self.inner.pacer.paused_for()
+    }
+
+    /// How long a message to `chat` would wait now before going out (429 pause and pacing),
+    /// without reserving anything: for callers that plan what fits before a deadline.
+    pub fn next_send_in(&self, chat: &Recipient) -> Duration {
+        self.inner.pacer.wait_for(chat)
+    }
+
+    /// The spacing pacing keeps between two messages to `chat` (zero with pacing off): 3 s for
+    /// a group with the default [`Limits`], 1 s for a private chat.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sentinel_telegram::sender::{BotApi, BotToken, Recipient};
+    /// let api = BotApi::new(BotToken::new("123456:ABC")?)?;
+    /// assert_eq!(api.send_interval(&Recipient::Id(-100_123)), Duration::from_secs(3));
+    /// assert_eq!(api.send_interval(&Recipient::Id(42)), Duration::from_secs(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_interval(&self, chat: &Recipient) -> Duration {
+        self.inner.pacer.interval(chat)
     }
 
     /// Sends one message; returns its `message_id`. The text must fit one message (see
@@ -373,25 +418,25 @@ impl BotApi {
             inner.pacer.ready(paced_chat).await;
             let deadline = *deadline.get_or_insert_with(|| later(inner.retry_deadline));
             attempts = attempts.saturating_add(1);
-            match transport::attempt(&inner.client, url.clone(), params, &inner.token).await {
-                Outcome::Done(result) => return Ok(result),
-                Outcome::Fatal(error) => {
-                    self.note_blocked(paced_chat.or(recipient_of(params).as_ref()), &error);
-                    return Err(error);
-                }
-                Outcome::RetryAfter(wait) => {
+            let error =
+                match transport::attempt(&inner.client, url.clone(), params, &inner.token).await {
+                    Ok(result) => return Ok(result),
+                    Err(error) => error,
+                };
+            match error.class() {
+                ErrorClass::RetryAfter(wait) => {
                     inner.pacer.pause(wait);
                     tracing::warn!(
                         method,
                         retry_after_s = wait.as_secs(),
                         "Telegram flood control: pausing every call of this bot"
                     );
-                    if later(wait) > deadline {
-                        return Err(SendError::TooManyRequests { retry_after: wait });
+                    if !inner.retries || later(wait) > deadline {
+                        return Err(error);
                     }
                 }
-                Outcome::Transient(error) => {
-                    let delay = backoff(backoffs);
+                ErrorClass::Transient if inner.retries => {
+                    let delay = BACKOFF.delay(backoffs);
                     backoffs = backoffs.saturating_add(1);
                     if later(delay) > deadline {
                         return Err(SendError::DeadlineExceeded {
@@ -401,6 +446,10 @@ impl BotApi {
                     }
                     tracing::debug!(method, attempts, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
                     tokio::time::sleep(delay).await;
+                }
+                _ => {
+                    self.note_blocked(paced_chat.or(recipient_of(params).as_ref()), &error);
+                    return Err(error);
                 }
             }
         }
@@ -458,28 +507,9 @@ fn is_paced(method: &str) -> bool {
         )
 }
 
-/// The `n`-th backoff delay: `min(cap, base·2ⁿ)`, jittered uniformly into its upper half.
-fn backoff(n: u32) -> Duration {
-    let full = BACKOFF_BASE
-        .saturating_mul(1_u32.checked_shl(n.min(16)).unwrap_or(u32::MAX))
-        .min(BACKOFF_CAP);
-    let full_us = u64::try_from(full.as_micros()).unwrap_or(u64::MAX);
-    let jittered = rand::rng().random_range(full_us / 2..=full_us);
-    Duration::from_micros(jittered)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        for n in 0..40 {
-            let d = backoff(n);
-            let full = BACKOFF_BASE.saturating_mul(1 << n.min(16)).min(BACKOFF_CAP);
-            assert!(d >= full / 2 && d <= full, "{n}: {d:?}");
-        }
-    }
 
     #[test]
     fn paced_methods() {

@@ -9,7 +9,7 @@ use sentinel_core::Quota;
 use sentinel_telegram::html;
 use sentinel_telegram::reachability::Reachability;
 use sentinel_telegram::sender::{
-    BotApi, BotToken, Limits, MAX_RETRY_AFTER, SendError, SendMessage,
+    BotApi, BotToken, ErrorClass, Limits, MAX_RETRY_AFTER, Recipient, SendError, SendMessage,
 };
 use sentinel_testkit::fake_bot_api::{FakeBotApi, Fault, SentMessage, unreachable_url};
 use serde_json::json;
@@ -313,6 +313,65 @@ async fn server_errors_are_retried_with_backoff_then_succeed() {
             w[1].at - w[0].at
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_408_is_retried_like_a_server_error() {
+    let api = FakeBotApi::start().await;
+    let bot = sender(&api);
+    api.fail_next(
+        "sendMessage",
+        Fault::Raw {
+            status: 408,
+            body: r#"{"ok":false,"error_code":408,"description":"Request Timeout"}"#.into(),
+        },
+    );
+    bot.send_message(&SendMessage::new(3, "x")).await.unwrap();
+    assert_eq!(api.calls_of("sendMessage").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_retries_every_call_is_one_request_and_a_429_still_pauses() {
+    let api = FakeBotApi::start().await;
+    let bot = BotApi::builder()
+        .token(BotToken::new(api.token()).unwrap())
+        .api_url(api.url())
+        .retries(false)
+        .build()
+        .unwrap();
+    api.fail_next("sendMessage", Fault::ServerError(502));
+    let err = bot
+        .send_message(&SendMessage::new(-1005, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SendError::Api {
+            code: 502,
+            description: "Internal Server Error".into()
+        },
+        "returned as it is, not wrapped in DeadlineExceeded"
+    );
+    assert_eq!(err.class(), ErrorClass::Transient);
+    assert_eq!(api.calls_of("sendMessage").len(), 1);
+
+    api.fail_next("sendMessage", Fault::TooManyRequests { retry_after: 40 });
+    let err = bot
+        .send_message(&SendMessage::new(-1005, "y"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::RetryAfter(Duration::from_secs(40)));
+    assert_eq!(api.calls_of("sendMessage").len(), 2);
+    // The pause holds every call of the bot, and planning sees it.
+    let chat = Recipient::Id(-1005);
+    assert!(bot.paused_for() > Duration::from_secs(39));
+    assert!(bot.next_send_in(&chat) > Duration::from_secs(39));
+    assert_eq!(bot.send_interval(&chat), Duration::from_secs(3));
+    let start = Instant::now();
+    bot.send_message(&SendMessage::new(-1005, "z"))
+        .await
+        .unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(39));
 }
 
 #[tokio::test(start_paused = true)]

@@ -81,4 +81,6 @@ pub use filter::IgnoreRules;
 pub use metrics::{DropReason, Dropped, Metrics};
 pub use route::Routes;
 pub use telemon::{BuildError, ShutdownReport, StatusSet, Telemon, TelemonBuilder};
-pub use transport::{DeliveryError, Destination, OutgoingMessage, ParseMode, Transport};
+pub use transport::{
+    DeliveryError, Destination, MessageKind, OutgoingMessage, ParseMode, Transport,
+};

@@ -67,6 +67,9 @@ pub struct Metrics {
     pub retried: u64,
     /// Messages re-sent as plain text after Telegram rejected the HTML.
     pub plain_fallbacks: u64,
+    /// Messages that could not be sent one by one before the shutdown deadline and were
+    /// folded into a delivered shutdown summary ("+N more alerts: …").
+    pub summarised: u64,
     /// Store operations that failed (dedup then falls back to this process).
     pub store_errors: u64,
     /// Panics caught inside the worker (a bug or a panicking transport); the worker went on.
@@ -88,6 +91,11 @@ pub(crate) struct Counters {
     pub sent_digests: AtomicU64,
     pub retried: AtomicU64,
     pub plain_fallbacks: AtomicU64,
+    pub summarised: AtomicU64,
+    /// Alerts the intake worker has taken off its queue (`reported - taken` are waiting).
+    pub taken: AtomicU64,
+    /// Messages queued for delivery and not yet sent, summarised or counted as lost.
+    pub outstanding: AtomicU64,
     pub store_errors: AtomicU64,
     pub internal_errors: AtomicU64,
     pub queue_full: AtomicU64,
@@ -106,6 +114,32 @@ pub(crate) fn add(c: &AtomicU64, n: u64) {
 }
 
 impl Counters {
+    /// `n` queued messages were sent, summarised or counted as lost.
+    pub(crate) fn resolve(&self, n: u64) {
+        let _ = self
+            .outstanding
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(n))
+            });
+    }
+
+    /// Messages queued for delivery and not yet resolved.
+    pub(crate) fn outstanding(&self) -> u64 {
+        self.outstanding.load(Ordering::Relaxed)
+    }
+
+    /// Alerts reported and not yet taken by the intake worker.
+    pub(crate) fn unprocessed(&self) -> u64 {
+        let reported = self.reported.load(Ordering::Relaxed);
+        reported.saturating_sub(self.taken.load(Ordering::Relaxed))
+    }
+
+    /// Losses so far, for any reason but shutdown.
+    pub(crate) fn losses(&self) -> u64 {
+        let d = self.snapshot().dropped;
+        d.total() - d.shutdown
+    }
+
     pub(crate) fn lose(&self, reason: DropReason) {
         self.drop_n(reason, 1);
     }
@@ -135,6 +169,7 @@ impl Counters {
             sent_digests: g(&self.sent_digests),
             retried: g(&self.retried),
             plain_fallbacks: g(&self.plain_fallbacks),
+            summarised: g(&self.summarised),
             store_errors: g(&self.store_errors),
             internal_errors: g(&self.internal_errors),
             dropped: Dropped {

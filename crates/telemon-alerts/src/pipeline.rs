@@ -23,7 +23,7 @@ use crate::format::{self, Origin, Rendered, Suppressed};
 use crate::metrics::{Counters, DropReason, add, inc};
 use crate::route::{Route, Routes, route_of};
 use crate::scrub::Scrubber;
-use crate::transport::{OutgoingMessage, ParseMode};
+use crate::transport::{MessageKind, OutgoingMessage, ParseMode};
 
 /// What flows into the intake worker.
 pub(crate) enum Item {
@@ -154,7 +154,10 @@ impl Pipeline {
         let mut alerts = Vec::new();
         for item in items {
             match item {
-                Item::Alert(a) => alerts.push(*a),
+                Item::Alert(a) => {
+                    inc(&self.counters.taken);
+                    alerts.push(*a);
+                }
                 Item::Flush(done) => {
                     self.handle_alerts(std::mem::take(&mut alerts)).await;
                     self.run_timers().await;
@@ -163,7 +166,7 @@ impl Pipeline {
                 Item::Shutdown(done) => {
                     self.handle_alerts(std::mem::take(&mut alerts)).await;
                     self.final_flush().await;
-                    let _ = self.outbox.send(Out::Flush(done)).await;
+                    let _ = self.outbox.send(Out::Shutdown(done)).await;
                     return true;
                 }
             }
@@ -181,7 +184,7 @@ impl Pipeline {
     /// Hands a rendered message to delivery — after the scrubber's last pass over the whole
     /// text: formatting may assemble what no single field held (and digests carry other
     /// workers' text). When the pass finds anything, the message goes as plain text.
-    fn enqueue(&self, level: Level, rendered: Rendered, kind: &'static str) {
+    fn enqueue(&self, level: Level, rendered: Rendered, kind: MessageKind) {
         let rendered = match self.scrubber.last_pass(&rendered.plain) {
             None => rendered,
             Some(clean) => format::plain_only(clean, self.settings.max_chars),
@@ -193,8 +196,12 @@ impl Pipeline {
             plain_fallback: rendered.plain,
             disable_notification: level == Level::Info,
             kind,
+            level,
         };
+        // Counted before it can be resolved by the delivery task.
+        inc(&self.counters.outstanding);
         if self.outbox.try_send(Out::Message(msg)).is_err() {
+            self.counters.resolve(1);
             self.counters.lose(DropReason::OutboxFull);
         }
     }
@@ -263,7 +270,7 @@ impl Pipeline {
                         s,
                         self.settings.max_chars,
                     );
-                    self.enqueue(a.level, r, "alert");
+                    self.enqueue(a.level, r, MessageKind::Alert);
                 } else {
                     inc(&self.counters.folded);
                     self.flood.add(fp, &a, 1 + s.map_or(0, |s| s.count), now);
@@ -321,7 +328,7 @@ impl Pipeline {
             ));
         }
         let r = format::render_digest(&self.origin, &label, &rows, total, self.settings.max_chars);
-        self.enqueue(Level::Warning, r, "digest");
+        self.enqueue(Level::Warning, r, MessageKind::Digest);
     }
 
     /// How long a window's published parts and its claim are kept.
@@ -474,7 +481,7 @@ impl Pipeline {
                 )
                 .await
             {
-                self.enqueue(Level::Info, r, "daily");
+                self.enqueue(Level::Info, r, MessageKind::Daily);
             }
             self.daily = Some(d);
         }
@@ -485,7 +492,7 @@ impl Pipeline {
             let r =
                 format::render_followup(a, &self.origin, &fp.to_hex(), s, self.settings.max_chars);
             // A follow-up of an Info alert stays silent.
-            self.enqueue(a.level, r, "followup");
+            self.enqueue(a.level, r, MessageKind::FollowUp);
         } else {
             inc(&self.counters.folded);
             self.flood.add(fp, a, s.count, now);
@@ -504,7 +511,7 @@ impl Pipeline {
             distinct,
             self.settings.max_chars,
         );
-        self.enqueue(Level::Critical, r, "flood");
+        self.enqueue(Level::Critical, r, MessageKind::Flood);
     }
 
     /// At shutdown: what this worker holds goes out now.

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use sentinel_core::{Clock, ConfigError, Quota, Store, SystemClock};
 use sentinel_storage_memory::MemoryStore;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
 use crate::daily::{DailyReport, DailyState};
 use crate::dedup::{Dedup, Shared};
-use crate::deliver::{Deliverer, Out, RetryPolicy};
+use crate::deliver::{Deliverer, RetryPolicy};
 use crate::filter::IgnoreRules;
 use crate::format::{Origin, TELEGRAM_MAX_CHARS};
 use crate::metrics::{Counters, DropReason, Metrics, inc};
@@ -97,7 +97,8 @@ struct Tasks {
 
 pub(crate) struct Inner {
     tx: Option<mpsc::Sender<Item>>,
-    outbox: Option<mpsc::Sender<Out>>,
+    /// Tells the delivery task the shutdown deadline.
+    stop: Option<watch::Sender<Option<tokio::time::Instant>>>,
     pub(crate) counters: Arc<Counters>,
     closed: AtomicBool,
     pub(crate) ignore: IgnoreRules,
@@ -171,13 +172,21 @@ pub enum BuildError {
     Config(#[from] ConfigError),
 }
 
-/// Outcome of [`Telemon::shutdown`].
+/// Outcome of [`Telemon::shutdown`]. Counts alerts and alert messages only, never the
+/// worker's internal flush or shutdown requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {
-    /// Whether everything queued was processed and delivered (or given up) in time.
+    /// Whether the worker finished before the deadline with nothing abandoned: everything
+    /// queued was delivered, folded into a delivered summary, or lost for its own reason
+    /// (refused by Telegram, retries exhausted; see [`Metrics::dropped`]).
     pub completed: bool,
-    /// Alerts and messages still queued at the deadline (dropped, counted as `shutdown`).
+    /// Messages folded into a per-chat shutdown summary ("+N more alerts: …") because the
+    /// chat's pacing left no room for them one by one before the deadline.
+    pub summarised: u64,
+    /// Lost at the deadline (counted as `shutdown` in [`Metrics::dropped`]): alerts the
+    /// intake worker had not taken yet, plus messages (alerts, follow-ups, digests) neither
+    /// delivered nor summarised.
     pub abandoned: u64,
 }
 
@@ -564,7 +573,7 @@ impl TelemonBuilder {
             routes,
             self.origin,
             counters.clone(),
-            otx.clone(),
+            otx,
             Settings {
                 max_chars: self.max_chars,
                 budget,
@@ -578,18 +587,14 @@ impl TelemonBuilder {
             worker_id,
             self.daily.map(DailyState::new),
         );
-        let deliverer = Deliverer {
-            transport,
-            counters: counters.clone(),
-            policy: self.retry,
-            seed,
-        };
+        let (stop, stop_rx) = watch::channel(None);
+        let deliverer = Deliverer::new(transport, counters.clone(), self.retry, stop_rx);
         let intake = handle.spawn(pipeline.run(rx, self.tick));
         let delivery = handle.spawn(deliverer.run(orx));
         Ok(Telemon {
             inner: Arc::new(Inner {
                 tx: Some(tx),
-                outbox: Some(otx),
+                stop: Some(stop),
                 counters,
                 closed: AtomicBool::new(false),
                 ignore: self.ignore,
@@ -603,7 +608,7 @@ impl TelemonBuilder {
     }
 }
 
-/// Seed of occurrence ids, worker ids and retry jitter: different per process and run.
+/// Seed of occurrence ids and worker ids: different per process and run.
 fn new_seed() -> u64 {
     RandomState::new().hash_one(std::process::id())
 }
@@ -613,7 +618,7 @@ impl Inner {
     fn disabled(ignore: IgnoreRules, capture: CaptureSettings, seed: u64) -> Self {
         Self {
             tx: None,
-            outbox: None,
+            stop: None,
             counters: Arc::new(Counters::default()),
             closed: AtomicBool::new(true),
             ignore,
@@ -707,31 +712,36 @@ impl Telemon {
         ask(tx, Item::Flush, deadline).await
     }
 
-    /// Stops accepting alerts, processes and delivers what is queued within `deadline`, then
+    /// Stops accepting alerts, processes what is queued and delivers it within `deadline`, then
     /// stops the worker. Later reports are dropped (counted as `shutdown`). Idempotent.
+    ///
+    /// Delivery at shutdown goes **Critical first**, then Warning, then Info, per chat within
+    /// its pacing (a Telegram group takes one message every 3 s: a 5 s deadline fits 2
+    /// messages per group, a private chat 5); what does not fit is folded into one summary
+    /// message per chat ("+N more alerts: …", Criticals listed first), so a Critical is never
+    /// lost while a digest or an Info message is sent.
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let done = ShutdownReport {
+            completed: true,
+            summarised: 0,
+            abandoned: 0,
+        };
         let Some(tx) = self.inner.tx.as_ref() else {
-            return ShutdownReport {
-                completed: true,
-                abandoned: 0,
-            };
+            return done;
         };
         if self.inner.closed.swap(true, Ordering::AcqRel) {
-            return ShutdownReport {
-                completed: true,
-                abandoned: 0,
-            };
+            return done;
+        }
+        let c = &self.inner.counters;
+        let summarised_before = c.summarised.load(Ordering::Relaxed);
+        if let Some(stop) = self.inner.stop.as_ref() {
+            let now = tokio::time::Instant::now();
+            let until = now
+                .checked_add(deadline)
+                .unwrap_or(now + Duration::from_secs(86_400));
+            stop.send_replace(Some(until));
         }
         let completed = ask(tx, Item::Shutdown, deadline).await;
-        let queued = |cap: usize, free: usize| (cap.saturating_sub(free)) as u64;
-        let mut abandoned = 0;
-        if !completed {
-            abandoned += queued(tx.max_capacity(), tx.capacity());
-            if let Some(o) = self.inner.outbox.as_ref() {
-                abandoned += queued(o.max_capacity(), o.capacity());
-            }
-            self.inner.counters.drop_n(DropReason::Shutdown, abandoned);
-        }
         let tasks = self
             .inner
             .tasks
@@ -742,8 +752,12 @@ impl Telemon {
             t.intake.abort();
             t.delivery.abort();
         }
+        // Aborted tasks stop at an await point, where the counters are consistent.
+        let abandoned = c.unprocessed() + c.outstanding();
+        c.drop_n(DropReason::Shutdown, abandoned);
         ShutdownReport {
-            completed,
+            completed: completed && abandoned == 0,
+            summarised: c.summarised.load(Ordering::Relaxed) - summarised_before,
             abandoned,
         }
     }

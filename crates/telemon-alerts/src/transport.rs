@@ -1,6 +1,6 @@
 //! Delivery behind a small trait, so routing, batching and queueing are testable without
-//! Telegram: [`Transport`], [`OutgoingMessage`], [`DeliveryError`], and [`MemoryTransport`]
-//! (records what would have been sent; a dry-run sink and a test double).
+//! Telegram: [`Transport`], [`OutgoingMessage`] (with its [`MessageKind`]), [`DeliveryError`],
+//! and [`MemoryTransport`] (records what would have been sent; a dry-run sink and a test double).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::alert::Level;
 
 pub mod telegram;
 pub use telegram::{TelegramTransport, TransportBuildError};
@@ -48,6 +50,64 @@ pub enum ParseMode {
     Plain,
 }
 
+/// What an [`OutgoingMessage`] carries: for metrics, for shutdown priorities, and for tests.
+///
+/// ```
+/// use telemon_alerts::transport::MessageKind;
+/// assert_eq!(MessageKind::FollowUp.as_str(), "followup");
+/// assert!(MessageKind::Digest == "digest");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// One alert, sent at once.
+    Alert,
+    /// Repeats of an alert counted during its cooldown.
+    FollowUp,
+    /// A window digest of Warning alerts.
+    Digest,
+    /// Alerts folded together beyond the immediate budget.
+    Flood,
+    /// The daily report.
+    Daily,
+    /// A health-check state change.
+    Health,
+    /// At shutdown: the messages that could not be sent one by one before the deadline,
+    /// folded into one ("+N more alerts: …").
+    ShutdownSummary,
+    /// After a long Telegram flood wait: how many messages were held or dropped, and why.
+    FloodWaitNotice,
+}
+
+impl MessageKind {
+    /// A short lower-case name (`alert`, `followup`, `digest`, `flood`, `daily`, `health`,
+    /// `shutdown-summary`, `flood-wait`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Alert => "alert",
+            Self::FollowUp => "followup",
+            Self::Digest => "digest",
+            Self::Flood => "flood",
+            Self::Daily => "daily",
+            Self::Health => "health",
+            Self::ShutdownSummary => "shutdown-summary",
+            Self::FloodWaitNotice => "flood-wait",
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for MessageKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One message ready to send.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
@@ -61,9 +121,10 @@ pub struct OutgoingMessage {
     pub plain_fallback: String,
     /// Deliver silently (Info level).
     pub disable_notification: bool,
-    /// What kind of message this is (`alert`, `followup`, `digest`, `flood`, `daily`,
-    /// `health`), for metrics and tests.
-    pub kind: &'static str,
+    /// What kind of message this is.
+    pub kind: MessageKind,
+    /// The level it is sent at: at shutdown, Critical goes first, then Warning, then Info.
+    pub level: Level,
 }
 
 impl fmt::Debug for OutgoingMessage {
@@ -71,6 +132,7 @@ impl fmt::Debug for OutgoingMessage {
         f.debug_struct("OutgoingMessage")
             .field("destination", &self.destination)
             .field("kind", &self.kind)
+            .field("level", &self.level)
             .field("parse_mode", &self.parse_mode)
             .field("len", &self.text.len())
             .field("disable_notification", &self.disable_notification)
@@ -93,7 +155,7 @@ impl OutgoingMessage {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeliveryError {
-    /// 429: wait `retry_after`, then try again (every send pauses, not just this one).
+    /// 429: wait `retry_after`, then try again (the worker holds every send meanwhile).
     #[error("rate limited by Telegram, retry after {retry_after:?}")]
     RateLimited {
         /// How long Telegram asked to wait.
@@ -113,14 +175,38 @@ pub enum DeliveryError {
 /// Something that delivers [`OutgoingMessage`]s (Telegram, or a test double).
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
-    /// Sends one message. Pacing is the transport's business; retries are the worker's.
+    /// Sends one message, **once**: pacing is the transport's business, retries are the
+    /// delivery worker's (a transport that retried on its own would nest its loop in the
+    /// worker's).
     async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError>;
+
+    /// How long a message to `destination` would wait now before going out (pacing, a flood
+    /// pause). Shutdown uses it to plan what fits before its deadline. Default: zero.
+    fn next_send_in(&self, destination: &Destination) -> Duration {
+        let _ = destination;
+        Duration::ZERO
+    }
+
+    /// The spacing the transport keeps between messages to `destination` (3 s for a Telegram
+    /// group). Default: zero (no pacing).
+    fn send_interval(&self, destination: &Destination) -> Duration {
+        let _ = destination;
+        Duration::ZERO
+    }
 }
 
 #[async_trait]
 impl<T: Transport + ?Sized> Transport for Arc<T> {
     async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError> {
         (**self).send(message).await
+    }
+
+    fn next_send_in(&self, destination: &Destination) -> Duration {
+        (**self).next_send_in(destination)
+    }
+
+    fn send_interval(&self, destination: &Destination) -> Duration {
+        (**self).send_interval(destination)
     }
 }
 
@@ -143,7 +229,8 @@ struct MemoryInner {
 /// # let msg = telemon_alerts::transport::OutgoingMessage {
 /// #   destination: telemon_alerts::Destination::chat(1), text: "hi".into(),
 /// #   parse_mode: telemon_alerts::transport::ParseMode::Plain, plain_fallback: "hi".into(),
-/// #   disable_notification: false, kind: "alert" };
+/// #   disable_notification: false, kind: telemon_alerts::transport::MessageKind::Alert,
+/// #   level: telemon_alerts::Level::Critical };
 /// assert!(t.send(&msg).await.is_err());
 /// assert!(t.send(&msg).await.is_ok());
 /// assert_eq!(t.sent().len(), 1);

@@ -34,6 +34,7 @@ fn builder(api: &FakeBotApi) -> TelemonBuilder {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(2),
             deadline: Duration::from_secs(600),
+            ..RetryPolicy::default()
         })
 }
 

@@ -9,8 +9,8 @@ use crate::split::SplitError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
-    /// Telegram refused the call with a 4xx other than 429 (not retried), or kept answering
-    /// 5xx until the deadline (see [`SendError::DeadlineExceeded`]).
+    /// Telegram refused the call with a 4xx other than 429 (not retried unless 408), or an
+    /// answer with a 5xx (retried; see [`SendError::DeadlineExceeded`]).
     #[error("Telegram API error {code}: {description}")]
     Api {
         /// `error_code` (the HTTP status if the body had none).
@@ -24,9 +24,9 @@ pub enum SendError {
         /// The supergroup's id (`parameters.migrate_to_chat_id`).
         new_chat_id: i64,
     },
-    /// Telegram asked to wait longer than the retry deadline allows (`retry_after`). The bot
-    /// stays paused for that long either way.
-    #[error("Telegram asked to retry after {retry_after:?}, beyond the retry deadline")]
+    /// 429: Telegram asked to wait `retry_after` — longer than the retry deadline allows, or
+    /// at all when retries are off. The bot stays paused for that long either way.
+    #[error("Telegram asked to retry after {retry_after:?}")]
     TooManyRequests {
         /// How long Telegram asked to wait (at most [`MAX_RETRY_AFTER`](super::MAX_RETRY_AFTER)).
         retry_after: Duration,
@@ -71,17 +71,65 @@ pub enum SendError {
     EmptyText,
 }
 
+/// What a failure means for the caller, as far as retrying goes: **the** classification of
+/// Bot API failures. [`BotApi`](super::BotApi)'s own retry loop uses it, and so does any caller
+/// that owns its retries (with [`BotApiBuilder::retries`](super::BotApiBuilder::retries) off),
+/// so every failure is classified once, the same way.
+///
+/// ```
+/// use std::time::Duration;
+/// use sentinel_telegram::sender::{ErrorClass, SendError};
+/// let timeout = SendError::Api { code: 408, description: "Request Timeout".into() };
+/// assert_eq!(timeout.class(), ErrorClass::Transient);
+/// let flood = SendError::TooManyRequests { retry_after: Duration::from_secs(9) };
+/// assert_eq!(flood.class(), ErrorClass::RetryAfter(Duration::from_secs(9)));
+/// let markup = SendError::Api { code: 400, description: "Bad Request: can't parse entities".into() };
+/// assert_eq!(markup.class(), ErrorClass::MarkupRejected);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// 429 flood control: wait this long (every call of the bot), then the same call may
+    /// succeed.
+    RetryAfter(Duration),
+    /// 5xx, 408, network errors, timeouts, exhausted retries: retrying later may help.
+    Transient,
+    /// 400 "can't parse entities": the HTML was refused; the same text without markup may go.
+    MarkupRejected,
+    /// Anything else (chat not found, bot kicked, bad token, migrated chat, invalid answer,
+    /// empty text): retrying will not help.
+    Permanent,
+}
+
 impl SendError {
-    /// Whether retrying later may help (5xx, network, timeout, 429, deadline).
-    pub fn is_transient(&self) -> bool {
+    /// How this failure is to be handled (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Api { code, .. } => *code >= 500,
-            Self::TooManyRequests { .. }
-            | Self::Timeout
-            | Self::Network { .. }
-            | Self::DeadlineExceeded { .. } => true,
-            _ => false,
+            Self::TooManyRequests { retry_after } => ErrorClass::RetryAfter(*retry_after),
+            Self::Api { code, .. } if *code >= 500 || *code == 408 => ErrorClass::Transient,
+            Self::Api {
+                code: 400,
+                description,
+            } if description.contains("parse entities")
+                || description.contains("can't parse")
+                || description.contains("unsupported start tag") =>
+            {
+                ErrorClass::MarkupRejected
+            }
+            Self::Timeout | Self::Network { .. } | Self::DeadlineExceeded { .. } => {
+                ErrorClass::Transient
+            }
+            _ => ErrorClass::Permanent,
         }
+    }
+
+    /// Whether retrying later may help (5xx, 408, network, timeout, 429, deadline): the
+    /// [`ErrorClass`] is [`ErrorClass::Transient`] or [`ErrorClass::RetryAfter`].
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.class(),
+            ErrorClass::Transient | ErrorClass::RetryAfter(_)
+        )
     }
 }
 

@@ -180,8 +180,31 @@ impl Pacer {
         }
     }
 
+    /// How long a paced send to `chat` would wait now, without recording anything.
+    pub(crate) fn wait_for(&self, chat: &Recipient) -> Duration {
+        self.check(Some(chat), false)
+    }
+
+    /// The steady spacing of sends to `chat`: the slowest applicable quota's emission interval.
+    pub(crate) fn interval(&self, chat: &Recipient) -> Duration {
+        if !self.enabled {
+            return Duration::ZERO;
+        }
+        let every = |q: &Quota| q.period() / q.limit().max(1);
+        let mut d = every(&self.limits.per_bot).max(every(&self.limits.per_chat));
+        if chat.is_group_or_channel() {
+            d = d.max(every(&self.limits.per_group));
+        }
+        d
+    }
+
     /// Zero if the call may go now (and it is recorded), else how long to wait.
     fn try_ready(&self, chat: Option<&Recipient>) -> Duration {
+        self.check(chat, true)
+    }
+
+    /// Zero if the call may go now (recorded if `record`), else how long to wait.
+    fn check(&self, chat: Option<&Recipient>, record: bool) -> Duration {
         let now = self.clock.now();
         let mut state = self.state();
         if state.paused_until > now {
@@ -206,7 +229,7 @@ impl Pacer {
         if group {
             step(&mut per_group, &self.limits.per_group);
         }
-        if !wait.is_zero() {
+        if !wait.is_zero() || !record {
             return wait;
         }
         state.bot = bot;

@@ -1,4 +1,5 @@
-//! One HTTP request to the Bot API and what its answer means.
+//! One HTTP request to the Bot API and its answer as a result or a typed [`SendError`] (whose
+//! [`class`](SendError::class) then says whether and when to retry).
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -10,19 +11,6 @@ use serde_json::Value;
 use super::MAX_RETRY_AFTER;
 use super::error::SendError;
 use super::token::BotToken;
-
-/// What one attempt came to.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// `ok: true`: the `result`.
-    Done(Value),
-    /// 429: wait this long, pausing the bot, then retry.
-    RetryAfter(Duration),
-    /// 5xx, network error, timeout: retry with backoff.
-    Transient(SendError),
-    /// Anything else: fail now.
-    Fatal(SendError),
-}
 
 #[derive(Debug, Deserialize)]
 struct ApiResponse {
@@ -64,54 +52,55 @@ pub(crate) fn from_reqwest(e: reqwest::Error, token: &BotToken) -> SendError {
     }
 }
 
-/// Sends `body` to `url` and classifies the answer.
+/// Sends `body` to `url` once: the `result`, or the failure.
 pub(crate) async fn attempt(
     client: &reqwest::Client,
     url: reqwest::Url,
     body: &Value,
     token: &BotToken,
-) -> Outcome {
-    let response = match client.post(url).json(body).send().await {
-        Ok(r) => r,
-        Err(e) => return Outcome::Transient(from_reqwest(e, token)),
-    };
+) -> Result<Value, SendError> {
+    let response = client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| from_reqwest(e, token))?;
     let status = response.status().as_u16();
     let header_retry = response
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let bytes = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => return Outcome::Transient(from_reqwest(e, token)),
-    };
-    classify(status, header_retry, &bytes, token)
+    let bytes = response.bytes().await.map_err(|e| from_reqwest(e, token))?;
+    answer(status, header_retry, &bytes, token)
 }
 
-/// A `retry_after` in seconds as a pause: at least 1 s, at most [`MAX_RETRY_AFTER`].
-fn retry_after(secs: u64) -> Duration {
-    Duration::from_secs(secs.max(1)).min(MAX_RETRY_AFTER)
+/// A `retry_after` in seconds as a 429 error: at least 1 s, at most [`MAX_RETRY_AFTER`].
+fn retry_after(secs: u64) -> SendError {
+    SendError::TooManyRequests {
+        retry_after: Duration::from_secs(secs.max(1)).min(MAX_RETRY_AFTER),
+    }
 }
 
-/// The meaning of a response (status, `Retry-After` header, body).
-pub(crate) fn classify(
+/// A response (status, `Retry-After` header, body) as a result or a typed error.
+pub(crate) fn answer(
     status: u16,
     header_retry: Option<u64>,
     body: &[u8],
     token: &BotToken,
-) -> Outcome {
+) -> Result<Value, SendError> {
     let Ok(parsed) = serde_json::from_slice::<ApiResponse>(body) else {
-        return match status {
-            429 => Outcome::RetryAfter(retry_after(header_retry.unwrap_or(1))),
-            s if s >= 500 => Outcome::Transient(SendError::Api {
+        return Err(match status {
+            429 => retry_after(header_retry.unwrap_or(1)),
+            s if s >= 500 => SendError::Api {
                 code: s,
                 description: format!("HTTP {s} with a body that is not a Bot API answer"),
-            }),
-            s => Outcome::Fatal(SendError::InvalidResponse { status: s }),
-        };
+            },
+            s => SendError::InvalidResponse { status: s },
+        });
     };
     if parsed.ok {
-        return Outcome::Done(parsed.result.unwrap_or(Value::Null));
+        return Ok(parsed.result.unwrap_or(Value::Null));
     }
     let params = parsed.parameters.as_ref();
     if let Some(secs) =
@@ -119,32 +108,32 @@ pub(crate) fn classify(
             .and_then(|p| p.retry_after)
             .or(if status == 429 { header_retry } else { None })
     {
-        return Outcome::RetryAfter(retry_after(secs));
+        return Err(retry_after(secs));
     }
     if status == 429 {
-        return Outcome::RetryAfter(Duration::from_secs(1));
+        return Err(retry_after(1));
     }
     if let Some(new_chat_id) = params.and_then(|p| p.migrate_to_chat_id) {
-        return Outcome::Fatal(SendError::ChatMigrated { new_chat_id });
+        return Err(SendError::ChatMigrated { new_chat_id });
     }
-    let code = parsed
+    let mut code = parsed
         .error_code
         .and_then(|c| u16::try_from(c).ok())
         .unwrap_or(status);
-    let error = SendError::Api {
+    if status >= 500 && code < 500 {
+        // The gateway failed, whatever the body says: that is what decides retrying.
+        code = status;
+    }
+    Err(SendError::Api {
         code,
         description: token.scrub(parsed.description.as_deref().unwrap_or("")),
-    };
-    if code >= 500 || status >= 500 {
-        Outcome::Transient(error)
-    } else {
-        Outcome::Fatal(error)
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sender::ErrorClass;
 
     fn token() -> BotToken {
         BotToken::new("42:SeCrEt").unwrap()
@@ -154,43 +143,54 @@ mod tests {
     fn classifies_answers() {
         let t = token();
         assert!(
-            matches!(classify(200, None, br#"{"ok":true,"result":{"message_id":3}}"#, &t), Outcome::Done(v) if v["message_id"] == 3)
+            matches!(answer(200, None, br#"{"ok":true,"result":{"message_id":3}}"#, &t), Ok(v) if v["message_id"] == 3)
         );
         assert!(matches!(
-            classify(429, Some(7), br#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}"#, &t),
-            Outcome::RetryAfter(d) if d == Duration::from_secs(5)
+            answer(429, Some(7), br#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}"#, &t),
+            Err(SendError::TooManyRequests { retry_after: d }) if d == Duration::from_secs(5)
         ));
         assert!(
-            matches!(classify(429, Some(7), b"<html>", &t), Outcome::RetryAfter(d) if d == Duration::from_secs(7))
+            matches!(answer(429, Some(7), b"<html>", &t), Err(SendError::TooManyRequests { retry_after: d }) if d == Duration::from_secs(7))
         );
         assert!(matches!(
-            classify(502, None, b"<html>bad gateway</html>", &t),
-            Outcome::Transient(SendError::Api { code: 502, .. })
+            answer(502, None, b"<html>bad gateway</html>", &t),
+            Err(e @ SendError::Api { code: 502, .. }) if e.class() == ErrorClass::Transient
         ));
         assert!(matches!(
-            classify(
+            answer(
                 500,
                 None,
                 br#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#,
                 &t
             ),
-            Outcome::Transient(_)
+            Err(e) if e.class() == ErrorClass::Transient
+        ));
+        assert_eq!(
+            answer(
+                408,
+                None,
+                br#"{"ok":false,"error_code":408,"description":"Request Timeout"}"#,
+                &t
+            )
+            .map_err(|e| e.class()),
+            Err(ErrorClass::Transient),
+            "408 is retryable"
+        );
+        assert!(matches!(
+            answer(200, None, b"nope", &t),
+            Err(SendError::InvalidResponse { status: 200 })
         ));
         assert!(matches!(
-            classify(200, None, b"nope", &t),
-            Outcome::Fatal(SendError::InvalidResponse { status: 200 })
+            answer(400, None, br#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}"#, &t),
+            Err(SendError::ChatMigrated { new_chat_id: -1001 })
         ));
-        assert!(matches!(
-            classify(400, None, br#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}"#, &t),
-            Outcome::Fatal(SendError::ChatMigrated { new_chat_id: -1001 })
-        ));
-        match classify(
+        match answer(
             403,
             None,
             br#"{"ok":false,"error_code":403,"description":"Forbidden: 42:SeCrEt is blocked"}"#,
             &t,
         ) {
-            Outcome::Fatal(SendError::Api {
+            Err(SendError::Api {
                 code: 403,
                 description,
             }) => {
@@ -203,8 +203,8 @@ mod tests {
     #[test]
     fn retry_after_is_clamped_between_one_second_and_the_maximum() {
         let t = token();
-        let pause = |status, header, body: &[u8]| match classify(status, header, body, &t) {
-            Outcome::RetryAfter(d) => d,
+        let pause = |status, header, body: &[u8]| match answer(status, header, body, &t) {
+            Err(SendError::TooManyRequests { retry_after }) => retry_after,
             other => panic!("{other:?}"),
         };
         let body = |n: &str| {

@@ -1,20 +1,24 @@
 //! [`TelegramTransport`]: delivery through [`sentinel_telegram::sender::BotApi`].
 //!
-//! `BotApi` paces sends (30/s per bot, 1/s per chat, 20/min per group), honours 429
-//! `retry_after` by pausing every send of the bot, and retries 5xx and network errors up to
-//! its retry deadline. What it still reports as a failure is classified for the delivery
-//! worker: 400 "can't parse entities" → [`DeliveryError::MarkupRejected`] (the worker re-sends
-//! as plain text); a 429 beyond `BotApi`'s deadline → [`DeliveryError::RateLimited`]; other 4xx
-//! → [`DeliveryError::Permanent`]; 5xx, timeouts, network errors and exhausted retries →
-//! [`DeliveryError::Transient`]. The token never appears in `Debug` or in any error text
-//! (`BotApi` strips URLs and scrubs the token).
+//! `BotApi` paces sends (30/s per bot, 1/s per chat, 20/min per group) and pauses every send of
+//! the bot on a 429. It runs **without its own retries** here ([`BotApiBuilder::retries`]
+//! off): each [`Transport::send`] is one HTTP request, and the delivery worker owns retries and
+//! backoff. Failures are classified once, by the sender's [`SendError::class`], and only
+//! mapped to [`DeliveryError`]: 429 → [`DeliveryError::RateLimited`], 5xx/408/network/timeouts
+//! → [`DeliveryError::Transient`], 400 "can't parse entities" →
+//! [`DeliveryError::MarkupRejected`], the rest → [`DeliveryError::Permanent`]. The token never
+//! appears in `Debug` or in any error text (`BotApi` strips URLs and scrubs the token).
+//!
+//! [`BotApiBuilder::retries`]: sentinel_telegram::sender::BotApiBuilder::retries
 
 use std::fmt;
 
-use async_trait::async_trait;
-use sentinel_telegram::sender::{BotApi, BotToken, SendError, SendMessage};
+use std::time::Duration;
 
-use super::{DeliveryError, OutgoingMessage, ParseMode, Transport};
+use async_trait::async_trait;
+use sentinel_telegram::sender::{BotApi, BotToken, ErrorClass, Recipient, SendError, SendMessage};
+
+use super::{DeliveryError, Destination, OutgoingMessage, ParseMode, Transport};
 
 /// The public Bot API.
 pub const DEFAULT_API_URL: &str = sentinel_telegram::sender::DEFAULT_API_URL;
@@ -51,7 +55,9 @@ pub enum TransportBuildError {
 }
 
 impl TelegramTransport {
-    /// A transport over an existing (shared) [`BotApi`].
+    /// A transport over an existing (shared) [`BotApi`]. Build it with
+    /// [`retries(false)`](sentinel_telegram::sender::BotApiBuilder::retries): the delivery
+    /// worker retries, and a retrying `BotApi` would nest its loop inside the worker's.
     pub fn new(api: BotApi) -> Self {
         Self { api }
     }
@@ -76,6 +82,7 @@ impl TelegramTransport {
         let api = BotApi::builder()
             .token(token)
             .api_url(api_url)
+            .retries(false)
             .build()
             .map_err(|e| TransportBuildError::Client(e.to_string()))?;
         Ok(Self { api })
@@ -93,29 +100,19 @@ impl From<BotApi> for TelegramTransport {
     }
 }
 
-/// Maps what `BotApi` could not handle itself to what the delivery worker does next.
+/// Maps the sender's classification ([`SendError::class`], the only one) to what the delivery
+/// worker does next. No status code is looked at here.
 pub(crate) fn classify(e: SendError) -> DeliveryError {
-    match e {
-        SendError::Api { code, description } => {
-            if code == 400
-                && (description.contains("parse entities")
-                    || description.contains("can't parse")
-                    || description.contains("unsupported start tag"))
-            {
-                DeliveryError::MarkupRejected(description)
-            } else if code >= 500 || code == 408 {
-                DeliveryError::Transient(format!("{code} {description}"))
-            } else {
-                DeliveryError::Permanent(format!("{code} {description}"))
-            }
-        }
-        SendError::TooManyRequests { retry_after } => DeliveryError::RateLimited { retry_after },
-        e @ (SendError::Timeout
-        | SendError::Network { .. }
-        | SendError::InvalidResponse { .. }
-        | SendError::DeadlineExceeded { .. }) => DeliveryError::Transient(e.to_string()),
-        other => DeliveryError::Permanent(other.to_string()),
+    match e.class() {
+        ErrorClass::RetryAfter(retry_after) => DeliveryError::RateLimited { retry_after },
+        ErrorClass::Transient => DeliveryError::Transient(e.to_string()),
+        ErrorClass::MarkupRejected => DeliveryError::MarkupRejected(e.to_string()),
+        _ => DeliveryError::Permanent(e.to_string()),
     }
+}
+
+fn recipient(d: &Destination) -> Recipient {
+    Recipient::Id(d.chat_id)
 }
 
 #[async_trait]
@@ -137,12 +134,18 @@ impl Transport for TelegramTransport {
             .map(|_| ())
             .map_err(classify)
     }
+
+    fn next_send_in(&self, destination: &Destination) -> Duration {
+        self.api.next_send_in(&recipient(destination))
+    }
+
+    fn send_interval(&self, destination: &Destination) -> Duration {
+        self.api.send_interval(&recipient(destination))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -161,6 +164,10 @@ mod tests {
         ));
         assert!(matches!(
             classify(api(502, "Bad Gateway")),
+            DeliveryError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(api(408, "Request Timeout")),
             DeliveryError::Transient(_)
         ));
         assert_eq!(
