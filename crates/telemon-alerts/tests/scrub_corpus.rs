@@ -290,7 +290,7 @@ fn alert_for(place: Place, text: String, i: usize) -> Alert {
                     Some(&self.0)
                 }
             }
-            base.error(&Outer(Inner(text)))
+            base.error(Outer(Inner(text)))
         }
     }
 }
