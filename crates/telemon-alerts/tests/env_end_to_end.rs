@@ -348,6 +348,28 @@ async fn origin() {
         text.starts_with("🔴 CRITICAL · billing [staging] · on web-7 · release 2.3.4\n"),
         "{text}"
     );
+    // Defaults: the host name, and the release the service passes to the builder (which
+    // TELEMON_RELEASE overrides, as above).
+    let api = FakeBotApi::start().await;
+    let c = config_from(&env_for(&api, &[])).unwrap();
+    let t = Telemon::builder()
+        .release("9.9.9")
+        .config(&c)
+        .build()
+        .unwrap();
+    t.report(critical("db down"));
+    assert!(t.flush(Duration::from_secs(60)).await);
+    let text = api.sent()[0].visible_text.clone();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "🔴 CRITICAL · on {} · release 9.9.9\n",
+            host.trim()
+        )),
+        "{text}"
+    );
 }
 
 async fn cooldown() {
