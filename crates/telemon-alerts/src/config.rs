@@ -429,7 +429,9 @@ impl Config {
     }
 
     /// Reads from any figment whose keys are the variable names without `TELEMON_`, lower
-    /// case (`chat_id`), e.g. `Env::prefixed("TELEMON_")` merged with a TOML file.
+    /// case (`chat_id`), e.g. `Env::prefixed("TELEMON_")` merged with a TOML file. Every key
+    /// must be one of [`VARIABLES`]: any other is refused as [`ConfigEnvError::Unknown`], with
+    /// the closest known name (so give telemon its own figment, or a `focus`ed one).
     ///
     /// # Errors
     /// [`ConfigEnvError`] naming the first invalid or missing variable.
