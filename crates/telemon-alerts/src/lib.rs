@@ -68,6 +68,7 @@ mod filter;
 pub mod fingerprint;
 pub mod format;
 pub mod health;
+mod ids;
 pub mod metrics;
 mod once;
 mod pipeline;

@@ -2,7 +2,6 @@
 //! [`TelemonBuilder`].
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -13,82 +12,19 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
+pub(crate) use crate::capture::settings::CaptureSettings;
+pub use crate::capture::settings::StatusSet;
 use crate::daily::{DailyReport, DailyState};
 use crate::dedup::{Dedup, Shared};
 use crate::deliver::{Deliverer, Out, RetryPolicy};
 use crate::filter::IgnoreRules;
 use crate::format::{Origin, TELEGRAM_MAX_CHARS};
+use crate::ids::{new_seed, splitmix};
 use crate::metrics::{Counters, DropReason, Metrics, inc};
 use crate::pipeline::{Item, Pipeline, Settings};
 use crate::route::Routes;
 use crate::scrub::{ScrubConfig, Scrubber};
 use crate::transport::Transport;
-
-/// Which response statuses the HTTP capture reports (a 600-bit set).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct StatusSet([u64; 10]);
-
-impl fmt::Debug for StatusSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries((100u16..600).filter(|s| self.contains(*s)))
-            .finish()
-    }
-}
-
-impl StatusSet {
-    /// No status.
-    pub const fn empty() -> Self {
-        Self([0; 10])
-    }
-
-    /// Every 5xx status (the default).
-    pub fn server_errors() -> Self {
-        (500..=599).collect()
-    }
-
-    /// Adds `status` (values of 600 and above are ignored).
-    pub fn insert(&mut self, status: u16) {
-        if status < 600 {
-            self.0[usize::from(status / 64)] |= 1 << (status % 64);
-        }
-    }
-
-    /// Whether `status` is in the set.
-    #[inline]
-    pub const fn contains(&self, status: u16) -> bool {
-        status < 600 && self.0[(status / 64) as usize] & (1 << (status % 64)) != 0
-    }
-}
-
-impl FromIterator<u16> for StatusSet {
-    fn from_iter<I: IntoIterator<Item = u16>>(iter: I) -> Self {
-        let mut s = Self::empty();
-        for v in iter {
-            s.insert(v);
-        }
-        s
-    }
-}
-
-/// What the HTTP capture reports.
-#[derive(Debug, Clone)]
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) struct CaptureSettings {
-    pub statuses: StatusSet,
-    pub slow: Option<Duration>,
-    pub headers: bool,
-}
-
-impl Default for CaptureSettings {
-    fn default() -> Self {
-        Self {
-            statuses: StatusSet::server_errors(),
-            slow: None,
-            headers: false,
-        }
-    }
-}
 
 struct Tasks {
     intake: JoinHandle<()>,
@@ -674,11 +610,6 @@ impl TelemonBuilder {
     }
 }
 
-/// Seed of occurrence ids, worker ids and retry jitter: different per process and run.
-fn new_seed() -> u64 {
-    RandomState::new().hash_one(std::process::id())
-}
-
 impl Inner {
     /// A handle's state without a worker: accepts and discards everything.
     fn disabled(ignore: IgnoreRules, capture: CaptureSettings, seed: u64) -> Self {
@@ -714,13 +645,6 @@ async fn ask(
         done_rx.await.is_ok()
     };
     tokio::time::timeout(deadline, work).await.unwrap_or(false)
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 impl Telemon {
