@@ -273,6 +273,22 @@ async fn chat_id() {
             .starts_with("TELEMON_CHAT_ID must not be 0: set the chat's id"),
         "{e}"
     );
+    // And in the builder, for any level.
+    let e = Telemon::builder()
+        .transport(telemon_alerts::transport::MemoryTransport::new())
+        .routes(
+            telemon_alerts::Routes::new(telemon_alerts::Destination::chat(CHAT)).level(
+                telemon_alerts::Level::Info,
+                telemon_alerts::Destination::chat(0),
+            ),
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("the info destination has chat id 0"),
+        "{e}"
+    );
 }
 
 async fn thread_id() {

@@ -7,7 +7,7 @@
     reason = "tests fail loudly; figment::Jail's error type is large"
 )]
 
-use sentinel_testkit::fake_bot_api::{FakeBotApi, Fault};
+use sentinel_testkit::fake_bot_api::{FakeBotApi, Fault, unreachable_url};
 use telemon_alerts::transport::{MemoryTransport, TelegramTransport};
 use telemon_alerts::{Destination, Level, Routes, Telemon, VerifyError};
 
@@ -224,4 +224,27 @@ async fn nothing_to_verify_without_telegram() {
     let v = t.verify().await.unwrap();
     assert_eq!(v.bot_username, None);
     assert!(Telemon::disabled().verify().await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_api_is_an_error_at_start_up_not_a_silent_loss() {
+    let t = Telemon::builder()
+        .transport(
+            TelegramTransport::with_api_url(
+                "123456789:AAFakeTokenForSentinelTests-0123456789",
+                unreachable_url().as_str(),
+            )
+            .unwrap(),
+        )
+        .destination(Destination::chat(GROUP))
+        .build()
+        .unwrap();
+    let e = t.verify().await.unwrap_err();
+    assert!(matches!(e, VerifyError::Api(_)), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.starts_with("cannot verify with the Telegram Bot API"),
+        "{text}"
+    );
+    assert!(!text.contains("AAFakeToken"), "{text}");
 }
