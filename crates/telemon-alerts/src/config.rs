@@ -135,7 +135,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The known variable closest to `var` (upper case, with the prefix), if it is close: at most
-/// a third of its name (without the prefix) away, or equal once `_` are ignored (`CHATID` → `CHAT_ID`).
+/// a third of its name (without the prefix) away, equal once `_` are ignored (`CHATID` →
+/// `CHAT_ID`), or a known name it begins (`CHAT` → `CHAT_ID`).
 fn closest_variable(var: &str) -> Option<&'static str> {
     let squash = |s: &str| s.replace('_', "");
     VARIABLES
@@ -148,7 +149,10 @@ fn closest_variable(var: &str) -> Option<&'static str> {
             };
             (d, *k)
         })
-        .filter(|(d, k)| *d <= (k.len().saturating_sub("TELEMON_".len()) / 3).max(2))
+        .filter(|(d, k)| {
+            *d <= (k.len().saturating_sub("TELEMON_".len()) / 3).max(2)
+                || (var.len() >= "TELEMON_".len() + 4 && k.starts_with(var))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }

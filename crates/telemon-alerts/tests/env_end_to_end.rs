@@ -675,6 +675,11 @@ fn unknown_variables_are_refused_with_the_closest_name() {
             .ends_with("did you mean TELEMON_MAX_BACKTRACE_LINES?"),
         "{e}"
     );
+    let e = config_from(&env("TELEMON_CHAT")).unwrap_err();
+    assert!(
+        e.to_string().ends_with("did you mean TELEMON_CHAT_ID?"),
+        "{e}"
+    );
     let e = config_from(&env("TELEMON_FLUX_CAPACITOR")).unwrap_err();
     assert!(
         e.to_string()
