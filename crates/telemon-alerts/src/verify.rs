@@ -21,7 +21,7 @@ pub enum VerifyError {
     TokenRejected,
     /// The chat does not exist, or the bot has never been added to it.
     #[error(
-        "chat {chat_id}: not found: check the id (groups and channels look like -1001234567890) and add the bot to the chat"
+        "chat {chat_id}: not found: check the id (groups and channels look like -1001234567890) and add the bot to the chat (a private chat: send the bot /start first)"
     )]
     ChatNotFound {
         /// The chat.
