@@ -11,7 +11,6 @@
 )]
 
 use std::error::Error;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
@@ -52,7 +51,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let fake;
     let telemon = if configured {
         fake = None;
-        Telemon::builder().config(&Config::from_env()?).build()?
+        Telemon::builder()
+            .release(env!("CARGO_PKG_VERSION"))
+            .config(&Config::from_env()?)
+            .build()?
     } else {
         let api = FakeBotApi::start().await;
         let t = Telemon::builder()
@@ -63,10 +65,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
             .destination(Destination::chat(ALERT_CHAT))
             .service("shop-api")
             .environment("demo")
+            .release(env!("CARGO_PKG_VERSION"))
             .build()?;
         fake = Some(api);
         t
     };
+
+    // Token, chats, membership and topics, checked before the first alert is needed.
+    let verified = telemon.verify().await?;
+    println!(
+        "alerts go through @{} to {:?}",
+        verified.bot_username.unwrap_or_default(),
+        verified.destinations
+    );
 
     let app = Router::new()
         .route("/users/{id}", get(user))
@@ -106,7 +117,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         );
     }
 
-    let report = telemon.shutdown(Duration::from_secs(5)).await;
+    let report = telemon.shutdown(telemon.shutdown_timeout()).await;
     let m = telemon.metrics();
     println!(
         "\nalerts sent {}, suppressed {} (the second checkout panic is the same incident), {report:?}",

@@ -120,7 +120,7 @@ fn bot_tree(
                         ));
                         telemon.report(
                             Alert::critical("/report handler failed")
-                                .error(&err)
+                                .error(err)
                                 .detail("user", user)
                                 .detail("password", "hunter2"),
                         );

@@ -7,9 +7,14 @@
 //!   parameters come from a JSON body, a `application/x-www-form-urlencoded` body or the query
 //!   string;
 //! * `getMe`, `getWebhookInfo`, `setWebhook`, `deleteWebhook`, `setMyCommands`, `getMyCommands`,
-//!   `getChat`, `logOut`, `close`, `sendMessage`, `editMessageText`, `answerCallbackQuery`,
-//!   `deleteMessage`, `sendChatAction` answer with the exact Bot API shapes; any other method
-//!   answers `{"ok":true,"result":true}` and is recorded like the rest;
+//!   `getChat`, `getChatMember`, `logOut`, `close`, `sendMessage`, `editMessageText`,
+//!   `answerCallbackQuery`, `deleteMessage`, `sendChatAction` answer with the exact Bot API
+//!   shapes; any other method answers `{"ok":true,"result":true}` and is recorded like the rest;
+//! * chats the bot cannot see ([`FakeBotApi::forget_chat`]) answer
+//!   `400 "Bad Request: chat not found"`, a chat that removed the bot ([`FakeBotApi::block_chat`])
+//!   answers `getChat`/`getChatMember` with 403 as Telegram does, the bot's membership is
+//!   [`FakeBotApi::set_member_status`], and forum topics ([`FakeBotApi::add_forum_topic`]) make
+//!   other threads of that chat `400 "Bad Request: message thread not found"`;
 //! * `getUpdates` is **real long polling**: it honours `offset` (confirming older updates),
 //!   `limit`, `timeout` (the request is held until an update is pushed or the timeout ends, on
 //!   tokio's clock, so tests with paused time work) and `allowed_updates` (remembered, and used
@@ -708,6 +713,35 @@ impl FakeBotApi {
     /// Undoes [`FakeBotApi::block_chat`].
     pub fn unblock_chat(&self, chat_id: i64) {
         self.shared.state().blocked_chats.remove(&chat_id);
+    }
+
+    /// Makes `chat_id` a chat the bot cannot see (it does not exist, or the bot was never
+    /// added): `getChat`, `getChatMember`, `sendMessage` and `sendChatAction` answer
+    /// `400 "Bad Request: chat not found"`.
+    pub fn forget_chat(&self, chat_id: i64) {
+        self.shared.state().missing_chats.insert(chat_id);
+    }
+
+    /// Sets `user`'s status in `chat` as `getChatMember` reports it (`"member"`, `"left"`,
+    /// `"kicked"`, `"administrator"`, `"restricted"` (may not send messages), `"creator"`).
+    /// Unset: the bot is an administrator of channels and a member elsewhere.
+    pub fn set_member_status(&self, chat: i64, user: i64, status: &str) {
+        self.shared
+            .state()
+            .members
+            .insert((chat, user), status.to_owned());
+    }
+
+    /// Makes `chat` a forum supergroup (`is_forum: true` in `getChat`) with topic `thread_id`.
+    /// Once a chat has topics, sends and chat actions to any other thread of it answer
+    /// `400 "Bad Request: message thread not found"`.
+    pub fn add_forum_topic(&self, chat: i64, thread_id: i64) {
+        let mut state = self.shared.state();
+        let mut json = state.chat_json(chat);
+        json["type"] = "supergroup".into();
+        json["is_forum"] = true.into();
+        state.chats.insert(chat, json);
+        state.topics.entry(chat).or_default().insert(thread_id);
     }
 
     /// Simulates the API being unreachable behind a proxy: every request gets

@@ -4,6 +4,10 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
+/// Any error a service returns, boxed: what [`Alert::error`] and the task wrappers accept
+/// through `Into` (`anyhow::Error` converts into it, keeping its chain).
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
 /// How loud an alert is, which decides its route.
 ///
 /// * [`Level::Critical`]: sent at once (after deduplication).
@@ -165,12 +169,38 @@ impl Alert {
         self
     }
 
-    /// Records `error` and its `source()` chain; the error's type name is its
-    /// [`std::any::type_name`] unless set with [`Alert::error_type`].
+    /// Records `error` and its whole `source()` chain (rendered outermost first, under
+    /// "Caused by"). Takes any error a service returns: a concrete error type,
+    /// `Box<dyn Error + Send + Sync>`, `anyhow::Error` (its context chain), or a string. The
+    /// type name shown and used for grouping is `E`'s (`io::Error`, `anyhow::Error`) unless set
+    /// with [`Alert::error_type`]. To record an error you only borrow, use [`Alert::error_ref`].
+    ///
+    /// ```
+    /// use telemon_alerts::Alert;
+    /// let boxed: Box<dyn std::error::Error + Send + Sync> = "connection reset".into();
+    /// let a = Alert::critical("sync failed").error(boxed);
+    /// # let _ = a;
+    /// let a = Alert::critical("sync failed").error(std::io::Error::other("disk full"));
+    /// # let _ = a;
+    /// ```
     #[must_use]
-    pub fn error<E: StdError + ?Sized + 'static>(mut self, error: &E) -> Self {
+    pub fn error<E: Into<BoxError>>(mut self, error: E) -> Self {
+        let ty = std::any::type_name::<E>();
+        let boxed: BoxError = error.into();
+        self.record_error(ty, &*boxed);
+        self
+    }
+
+    /// [`Alert::error`] for an error behind a reference (it is not consumed).
+    #[must_use]
+    pub fn error_ref<E: StdError + ?Sized + 'static>(mut self, error: &E) -> Self {
+        self.record_error(std::any::type_name::<E>(), error);
+        self
+    }
+
+    fn record_error<E: StdError + ?Sized + 'static>(&mut self, type_name: &str, error: &E) {
         if self.error_type.is_none() {
-            self.error_type = Some(short_type_name(std::any::type_name::<E>()));
+            self.error_type = Some(short_type_name(type_name));
         }
         self.error_chain = error_chain(error);
         if self.message.is_empty()
@@ -178,7 +208,6 @@ impl Alert {
         {
             self.message = first.clone();
         }
-        self
     }
 
     /// Sets the error type used for grouping and ignore lists (`io::Error`, `panic`).
@@ -327,7 +356,7 @@ mod tests {
     #[test]
     fn error_chain_is_outermost_first_and_sets_message() {
         let e = Outer(std::io::Error::other("disk full"));
-        let a = Alert::critical("x").error(&e);
+        let a = Alert::critical("x").error(e);
         assert_eq!(a.error_chain, vec!["outer failed", "disk full"]);
         assert_eq!(a.message, "outer failed");
         assert_eq!(a.error_type.as_deref(), Some("tests::Outer"));
@@ -352,7 +381,7 @@ mod tests {
 
     #[test]
     fn io_error_type_renders_as_io_error() {
-        let a = Alert::critical("x").error(&std::io::Error::other("disk full"));
+        let a = Alert::critical("x").error(std::io::Error::other("disk full"));
         assert_eq!(a.error_type.as_deref(), Some("io::Error"));
     }
 

@@ -4,6 +4,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod panic_hook;
+pub(crate) mod settings;
 pub mod task;
 #[cfg(feature = "tracing")]
 pub mod tracing;

@@ -12,6 +12,8 @@
 //! | `TELEMON_{CRITICAL,WARNING,INFO}_THREAD_ID` | `TELEMON_THREAD_ID` | topic per level |
 //! | `TELEMON_SERVICE` | — | service name shown in messages |
 //! | `TELEMON_ENVIRONMENT` | — | environment shown in messages |
+//! | `TELEMON_INSTANCE` | the host name | instance (host, pod) shown in messages |
+//! | `TELEMON_RELEASE` | what [`TelemonBuilder::release`](crate::TelemonBuilder::release) was given | release (version, commit) shown in messages |
 //! | `TELEMON_COOLDOWN_SECS` | `600` | repeats of one incident within this are counted, not sent |
 //! | `TELEMON_DIGEST_WINDOW_SECS` | `300` | Warning digest window |
 //! | `TELEMON_MAX_ALERTS_PER_MINUTE` | `20` | immediate messages per minute across workers (`0` = no limit); the rest go to a flood digest |
@@ -28,14 +30,19 @@
 //! | `TELEMON_DAILY_REPORT_UTC` | off | `HH:MM` UTC time of the daily report |
 //! | `TELEMON_REDIS_URL` | — | Redis for cross-worker dedup (password never printed) |
 //! | `TELEMON_KEY_PREFIX` | `telemon` | prefix of every store key |
-//! | `TELEMON_SHUTDOWN_TIMEOUT_SECS` | `5` | suggested `shutdown` deadline |
+//! | `TELEMON_SHUTDOWN_TIMEOUT_SECS` | `5` | suggested `shutdown` deadline ([`Telemon::shutdown_timeout`](crate::Telemon::shutdown_timeout)) |
+//!
+//! Any other `TELEMON_*` variable is refused with the closest known name
+//! (`TELEMON_CHATID: unknown variable; did you mean TELEMON_CHAT_ID?`): a typo would otherwise
+//! silently leave the default in place, and a warning logged before the application has set up
+//! its `tracing` subscriber is lost. A chat id of `0` is refused too (no chat has it).
 
 use std::fmt;
 use std::time::Duration;
 
-use figment::Figment;
 use figment::providers::Env;
 use figment::value::Value;
+use figment::{Figment, Provider as _};
 
 use crate::alert::Level;
 use crate::daily::DailyReport;
@@ -62,6 +69,109 @@ pub enum ConfigEnvError {
         /// Why it is needed.
         hint: &'static str,
     },
+    /// A `TELEMON_*` variable that is not in the table (usually a typo).
+    #[error("{var}: unknown variable; {}", match suggestion {
+        Some(s) => format!("did you mean {s}?"),
+        None => "see the TELEMON_* table in the telemon_alerts::config docs".to_owned(),
+    })]
+    Unknown {
+        /// The variable as set, e.g. `TELEMON_CHATID`.
+        var: String,
+        /// The closest known variable, if one is close.
+        suggestion: Option<&'static str>,
+    },
+}
+
+/// Every variable [`Config`] reads, in the order of the table above.
+pub const VARIABLES: &[&str] = &[
+    "TELEMON_ENABLED",
+    "TELEMON_BOT_TOKEN",
+    "TELEMON_API_URL",
+    "TELEMON_CHAT_ID",
+    "TELEMON_THREAD_ID",
+    "TELEMON_CRITICAL_CHAT_ID",
+    "TELEMON_WARNING_CHAT_ID",
+    "TELEMON_INFO_CHAT_ID",
+    "TELEMON_CRITICAL_THREAD_ID",
+    "TELEMON_WARNING_THREAD_ID",
+    "TELEMON_INFO_THREAD_ID",
+    "TELEMON_SERVICE",
+    "TELEMON_ENVIRONMENT",
+    "TELEMON_INSTANCE",
+    "TELEMON_RELEASE",
+    "TELEMON_COOLDOWN_SECS",
+    "TELEMON_DIGEST_WINDOW_SECS",
+    "TELEMON_MAX_ALERTS_PER_MINUTE",
+    "TELEMON_QUEUE_CAPACITY",
+    "TELEMON_SLOW_REQUEST_MS",
+    "TELEMON_REPORT_STATUSES",
+    "TELEMON_IGNORE_PATHS",
+    "TELEMON_IGNORE_STATUSES",
+    "TELEMON_IGNORE_ERROR_TYPES",
+    "TELEMON_CAPTURE_HEADERS",
+    "TELEMON_SEND_PII",
+    "TELEMON_MAX_STRING_LENGTH",
+    "TELEMON_MAX_BACKTRACE_LINES",
+    "TELEMON_DAILY_REPORT_UTC",
+    "TELEMON_REDIS_URL",
+    "TELEMON_KEY_PREFIX",
+    "TELEMON_SHUTDOWN_TIMEOUT_SECS",
+];
+
+/// Edit distance (insertions, deletions, substitutions) between two ASCII-ish names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The known variable closest to `var` (upper case, with the prefix), if it is close: at most
+/// a third of its name (without the prefix) away, equal once `_` are ignored (`CHATID` →
+/// `CHAT_ID`), or a known name it begins (`CHAT` → `CHAT_ID`).
+fn closest_variable(var: &str) -> Option<&'static str> {
+    let squash = |s: &str| s.replace('_', "");
+    VARIABLES
+        .iter()
+        .map(|k| {
+            let d = if squash(k) == squash(var) {
+                0
+            } else {
+                edit_distance(var, k)
+            };
+            (d, *k)
+        })
+        .filter(|(d, k)| {
+            *d <= (k.len().saturating_sub("TELEMON_".len()) / 3).max(2)
+                || (var.len() >= "TELEMON_".len() + 4 && k.starts_with(var))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The first key of `figment` that is not a known variable, as a [`ConfigEnvError::Unknown`].
+fn unknown_variable(figment: &Figment) -> Option<ConfigEnvError> {
+    let data = figment.data().ok()?;
+    let mut keys: Vec<String> = data
+        .values()
+        .flat_map(|dict| dict.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.into_iter().find_map(|key| {
+        let var = format!("TELEMON_{}", key.to_ascii_uppercase());
+        (!VARIABLES.contains(&var.as_str())).then(|| ConfigEnvError::Unknown {
+            suggestion: closest_variable(&var),
+            var,
+        })
+    })
 }
 
 /// Configuration read from `TELEMON_*` variables. See the module docs for the table.
@@ -84,6 +194,10 @@ pub struct Config {
     pub service: Option<String>,
     /// `TELEMON_ENVIRONMENT`.
     pub environment: Option<String>,
+    /// `TELEMON_INSTANCE` (the builder defaults to the host name).
+    pub instance: Option<String>,
+    /// `TELEMON_RELEASE` (overrides what the builder was given).
+    pub release: Option<String>,
     /// `TELEMON_COOLDOWN_SECS`.
     pub cooldown: Duration,
     /// `TELEMON_DIGEST_WINDOW_SECS`.
@@ -138,6 +252,8 @@ impl fmt::Debug for Config {
             .field("per_level", &self.per_level)
             .field("service", &self.service)
             .field("environment", &self.environment)
+            .field("instance", &self.instance)
+            .field("release", &self.release)
             .field("cooldown", &self.cooldown)
             .field("digest_window", &self.digest_window)
             .field("immediate_per_minute", &self.immediate_per_minute)
@@ -231,6 +347,18 @@ impl Vars {
         }
     }
 
+    /// A chat id: an integer other than 0 (no chat has id 0; an unset id often reads as 0).
+    fn chat(&self, var: &'static str) -> Result<Option<i64>, ConfigEnvError> {
+        match self.int::<i64>(var, "an integer")? {
+            Some(0) => Err(bad(
+                var,
+                "must not be 0: set the chat's id (a group or channel id looks like \
+                 -1001234567890, a private chat's is the user's id)",
+            )),
+            other => Ok(other),
+        }
+    }
+
     fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigEnvError> {
         match self.raw(var).map(|s| s.to_ascii_lowercase()) {
             None => Ok(default),
@@ -305,14 +433,19 @@ impl Config {
     }
 
     /// Reads from any figment whose keys are the variable names without `TELEMON_`, lower
-    /// case (`chat_id`), e.g. `Env::prefixed("TELEMON_")` merged with a TOML file.
+    /// case (`chat_id`), e.g. `Env::prefixed("TELEMON_")` merged with a TOML file. Every key
+    /// must be one of [`VARIABLES`]: any other is refused as [`ConfigEnvError::Unknown`], with
+    /// the closest known name (so give telemon its own figment, or a `focus`ed one).
     ///
     /// # Errors
     /// [`ConfigEnvError`] naming the first invalid or missing variable.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigEnvError> {
+        if let Some(e) = unknown_variable(&figment) {
+            return Err(e);
+        }
         let v = Vars { figment };
         let enabled = v.bool("TELEMON_ENABLED", true)?;
-        let chat_id = v.int::<i64>("TELEMON_CHAT_ID", "an integer")?;
+        let chat_id = v.chat("TELEMON_CHAT_ID")?;
         let thread_id = v.int::<i32>("TELEMON_THREAD_ID", "an integer")?;
         let mut per_level = Vec::new();
         for (level, chat_var, thread_var) in [
@@ -332,7 +465,7 @@ impl Config {
                 "TELEMON_INFO_THREAD_ID",
             ),
         ] {
-            let c = v.int::<i64>(chat_var, "an integer")?;
+            let c = v.chat(chat_var)?;
             let t = v.int::<i32>(thread_var, "an integer")?;
             if c.is_some() || t.is_some() {
                 per_level.push((level, c, t));
@@ -448,6 +581,8 @@ impl Config {
             per_level,
             service: v.string("TELEMON_SERVICE"),
             environment: v.string("TELEMON_ENVIRONMENT"),
+            instance: v.string("TELEMON_INSTANCE"),
+            release: v.string("TELEMON_RELEASE"),
             cooldown: v.secs("TELEMON_COOLDOWN_SECS", 600, 1)?,
             digest_window: v.secs("TELEMON_DIGEST_WINDOW_SECS", 300, 1)?,
             immediate_per_minute: (immediate > 0).then_some(immediate),

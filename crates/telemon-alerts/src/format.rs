@@ -245,11 +245,13 @@ fn level_badge(level: Level) -> &'static str {
     }
 }
 
-/// Who is talking: service name and environment.
+/// Who is talking: service, environment, instance (host, pod) and release.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Origin {
     pub service: String,
     pub environment: String,
+    pub instance: String,
+    pub release: String,
 }
 
 impl Origin {
@@ -259,8 +261,50 @@ impl Origin {
             l = l.text(" · ").bold(self.service.clone());
         }
         if !self.environment.is_empty() {
-            let _ = l.text(format!(" [{}]", self.environment));
+            l = l.text(format!(" [{}]", self.environment));
         }
+        if !self.instance.is_empty() {
+            l = l.text(" · on ").code(self.instance.clone());
+        }
+        if !self.release.is_empty() {
+            let _ = l.text(" · release ").code(self.release.clone());
+        }
+    }
+}
+
+/// This machine's host name, without a dependency: `/proc/sys/kernel/hostname` (Linux), else
+/// `HOSTNAME` / `COMPUTERNAME`; empty when none is known.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().chars().take(64).collect())
+        .unwrap_or_default()
+}
+
+/// A digest window as people read it: `07:10–07:15 UTC` for whole minutes, with seconds
+/// otherwise (`07:12:05–07:12:10 UTC`), and the date when the window crosses midnight.
+pub(crate) fn window_span(start_secs: u64, end_secs: u64) -> String {
+    let whole_minutes = start_secs.is_multiple_of(60) && end_secs.is_multiple_of(60);
+    let clock = |t: u64| {
+        let s = t % 86_400;
+        if whole_minutes {
+            format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
+        } else {
+            format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+        }
+    };
+    let same_day = start_secs / 86_400 == end_secs.saturating_sub(1) / 86_400;
+    if same_day {
+        format!("{}–{} UTC", clock(start_secs), clock(end_secs))
+    } else {
+        format!(
+            "{}–{} UTC (until {})",
+            clock(start_secs),
+            clock(end_secs),
+            crate::daily::date_of_day(end_secs / 86_400)
+        )
     }
 }
 
@@ -492,6 +536,20 @@ pub(crate) fn render_report(
 mod tests {
     use super::*;
 
+    #[test]
+    fn window_spans_read_as_people_write_them() {
+        // Whole minutes: HH:MM.
+        assert_eq!(window_span(25_800, 26_100), "07:10–07:15 UTC");
+        // A 5 s window no longer reads "07:12–07:12".
+        assert_eq!(window_span(25_925, 25_930), "07:12:05–07:12:10 UTC");
+        // Ending at midnight stays on its day; crossing it names the next day.
+        assert_eq!(window_span(86_100, 86_400), "23:55–00:00 UTC");
+        assert_eq!(
+            window_span(86_370, 86_430),
+            "23:59:30–00:00:30 UTC (until 1970-01-02)"
+        );
+    }
+
     /// Checks that every tag opened is closed, in order, and that no `<`/`&` is raw.
     pub(crate) fn balanced(html: &str) -> bool {
         let mut stack = Vec::new();
@@ -564,6 +622,8 @@ mod tests {
             &Origin {
                 service: "api".into(),
                 environment: "prod".into(),
+                instance: "web-1".into(),
+                release: "1.4.2".into(),
             },
             "0123456789abcdef",
             Some(Suppressed {
@@ -573,6 +633,12 @@ mod tests {
             4096,
         );
         assert!(r.html.contains("<b>db down</b>"));
+        assert!(
+            r.plain
+                .starts_with("🔴 CRITICAL · api [prod] · on web-1 · release 1.4.2\n"),
+            "{}",
+            r.plain
+        );
         assert!(r.html.contains("+9,999 since last (over 5m 0s)"));
         assert!(r.html.contains("<pre>timeout</pre>"));
         assert!(r.plain.contains("db down"));

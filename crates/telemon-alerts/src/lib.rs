@@ -34,7 +34,11 @@
 //!     // TELEMON_BOT_TOKEN, TELEMON_CHAT_ID, TELEMON_SERVICE, … (see `config`).
 //!     let config = Config::from_env()?;
 //!     telemon_alerts::capture::panic_hook::install(); // optional: backtraces in panic alerts
-//!     let telemon = Telemon::builder().config(&config).build()?;
+//!     let telemon = Telemon::builder()
+//!         .release(env!("CARGO_PKG_VERSION"))
+//!         .config(&config)
+//!         .build()?;
+//!     telemon.verify().await?; // token, chats, membership, topics: fail at start-up
 //!
 //!     let app: Router = Router::new()
 //!         .route("/users/{id}", get(|| async { "hello" }))
@@ -43,7 +47,7 @@
 //!
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 //!     axum::serve(listener, app).await?;
-//!     telemon.shutdown(config.shutdown_timeout).await; // flush what is queued
+//!     telemon.shutdown(telemon.shutdown_timeout()).await; // flush what is queued
 //!     Ok(())
 //! }
 //! # }
@@ -65,6 +69,7 @@ mod filter;
 pub mod fingerprint;
 pub mod format;
 pub mod health;
+mod ids;
 pub mod metrics;
 mod once;
 mod pipeline;
@@ -72,8 +77,9 @@ mod route;
 pub mod scrub;
 mod telemon;
 pub mod transport;
+mod verify;
 
-pub use alert::{Alert, HttpContext, Level};
+pub use alert::{Alert, BoxError, HttpContext, Level};
 pub use config::{Config, ConfigEnvError};
 pub use daily::{DailyReport, DailySource};
 pub use deliver::RetryPolicy;
@@ -84,3 +90,4 @@ pub use telemon::{BuildError, ShutdownReport, StatusSet, Telemon, TelemonBuilder
 pub use transport::{
     DeliveryError, Destination, MessageKind, OutgoingMessage, ParseMode, Transport,
 };
+pub use verify::{Verified, VerifyError};

@@ -82,12 +82,6 @@ fn window_start(k: u64, window: Duration) -> Timestamp {
     Timestamp::from_micros(k.saturating_mul(w))
 }
 
-/// `HH:MM` UTC of a timestamp.
-pub(crate) fn hhmm(t: Timestamp) -> String {
-    let s = secs(t) % 86_400;
-    format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
-}
-
 impl Pipeline {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -312,7 +306,7 @@ impl Pipeline {
     fn window_label(&self, k: u64, note: &str) -> String {
         let start = window_start(k, self.settings.window);
         let end = start.saturating_add(self.settings.window);
-        format!("{}–{} UTC{note}", hhmm(start), hhmm(end))
+        format!("{}{note}", format::window_span(secs(start), secs(end)))
     }
 
     fn send_digest(&self, k: u64, sum: &WindowSummary, note: &str) {
@@ -352,7 +346,11 @@ impl Pipeline {
         let claim_at = end.saturating_add(self.settings.grace);
         if now >= claim_at {
             // Too late for the shared digest: send ours on its own.
-            self.send_digest(k, &sum, " (late part)");
+            self.send_digest(
+                k,
+                &sum,
+                " · reported late by one worker, after this window's digest was due",
+            );
             return;
         }
         let key = format!("{}{}", self.digest_key(k), self.worker_id);
@@ -536,6 +534,5 @@ mod tests {
         assert_eq!(window_index(Timestamp::from_secs(119), w), 1);
         assert_eq!(window_index(Timestamp::from_secs(120), w), 2);
         assert_eq!(window_start(2, w), Timestamp::from_secs(120));
-        assert_eq!(hhmm(Timestamp::from_secs(86_400 + 3_660)), "01:01");
     }
 }

@@ -2,7 +2,6 @@
 //! [`TelemonBuilder`].
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -13,82 +12,19 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
+pub(crate) use crate::capture::settings::CaptureSettings;
+pub use crate::capture::settings::StatusSet;
 use crate::daily::{DailyReport, DailyState};
 use crate::dedup::{Dedup, Shared};
 use crate::deliver::{Deliverer, RetryPolicy};
 use crate::filter::IgnoreRules;
 use crate::format::{Origin, TELEGRAM_MAX_CHARS};
+use crate::ids::{new_seed, splitmix};
 use crate::metrics::{Counters, DropReason, Metrics, inc};
 use crate::pipeline::{Item, Pipeline, Settings};
 use crate::route::Routes;
 use crate::scrub::{ScrubConfig, Scrubber};
 use crate::transport::Transport;
-
-/// Which response statuses the HTTP capture reports (a 600-bit set).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct StatusSet([u64; 10]);
-
-impl fmt::Debug for StatusSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries((100u16..600).filter(|s| self.contains(*s)))
-            .finish()
-    }
-}
-
-impl StatusSet {
-    /// No status.
-    pub const fn empty() -> Self {
-        Self([0; 10])
-    }
-
-    /// Every 5xx status (the default).
-    pub fn server_errors() -> Self {
-        (500..=599).collect()
-    }
-
-    /// Adds `status` (values of 600 and above are ignored).
-    pub fn insert(&mut self, status: u16) {
-        if status < 600 {
-            self.0[usize::from(status / 64)] |= 1 << (status % 64);
-        }
-    }
-
-    /// Whether `status` is in the set.
-    #[inline]
-    pub const fn contains(&self, status: u16) -> bool {
-        status < 600 && self.0[(status / 64) as usize] & (1 << (status % 64)) != 0
-    }
-}
-
-impl FromIterator<u16> for StatusSet {
-    fn from_iter<I: IntoIterator<Item = u16>>(iter: I) -> Self {
-        let mut s = Self::empty();
-        for v in iter {
-            s.insert(v);
-        }
-        s
-    }
-}
-
-/// What the HTTP capture reports.
-#[derive(Debug, Clone)]
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) struct CaptureSettings {
-    pub statuses: StatusSet,
-    pub slow: Option<Duration>,
-    pub headers: bool,
-}
-
-impl Default for CaptureSettings {
-    fn default() -> Self {
-        Self {
-            statuses: StatusSet::server_errors(),
-            slow: None,
-            headers: false,
-        }
-    }
-}
 
 struct Tasks {
     intake: JoinHandle<()>,
@@ -108,6 +44,11 @@ pub(crate) struct Inner {
     tasks: Mutex<Option<Tasks>>,
     id_seed: u64,
     id_counter: AtomicU64,
+    /// Where each level goes (`None` when disabled), for [`Telemon::verify`].
+    pub(crate) routes: Option<Routes>,
+    /// The Bot API client when delivery goes through Telegram, for [`Telemon::verify`].
+    pub(crate) bot_api: Option<sentinel_telegram::sender::BotApi>,
+    shutdown_timeout: Duration,
 }
 
 /// The alerting handle: cheap to clone, `Send + Sync`, usable from any thread.
@@ -217,6 +158,10 @@ pub struct TelemonBuilder {
     max_chars: usize,
     daily: Option<DailyReport>,
     enabled: bool,
+    /// The Bot API client of a [`TelegramTransport`](crate::transport::TelegramTransport)
+    /// passed to [`TelemonBuilder::transport`], for [`Telemon::verify`].
+    bot_api: Option<sentinel_telegram::sender::BotApi>,
+    shutdown_timeout: Duration,
 }
 
 impl fmt::Debug for TelemonBuilder {
@@ -240,7 +185,10 @@ impl Default for TelemonBuilder {
             store: None,
             clock: None,
             routes: None,
-            origin: Origin::default(),
+            origin: Origin {
+                instance: crate::format::host_name(),
+                ..Origin::default()
+            },
             cooldown: Duration::from_secs(600),
             window: Duration::from_secs(300),
             grace: Duration::from_secs(5),
@@ -258,6 +206,8 @@ impl Default for TelemonBuilder {
             max_chars: TELEGRAM_MAX_CHARS,
             daily: None,
             enabled: true,
+            bot_api: None,
+            shutdown_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -274,7 +224,11 @@ fn positive(name: &str, d: Duration) -> Result<(), ConfigError> {
 impl TelemonBuilder {
     /// Where messages go (Telegram, or [`MemoryTransport`](crate::transport::MemoryTransport)).
     #[must_use]
-    pub fn transport(mut self, transport: impl Transport) -> Self {
+    pub fn transport<T: Transport>(mut self, transport: T) -> Self {
+        // A Telegram transport keeps its client for `Telemon::verify`.
+        self.bot_api = (&transport as &dyn std::any::Any)
+            .downcast_ref::<crate::transport::TelegramTransport>()
+            .map(|t| t.bot_api().clone());
         self.transport = Some(Arc::new(transport));
         self
     }
@@ -331,6 +285,34 @@ impl TelemonBuilder {
     #[must_use]
     pub fn environment(mut self, env: impl Into<String>) -> Self {
         self.origin.environment = env.into();
+        self
+    }
+
+    /// Instance shown in every message (default: the host name; `TELEMON_INSTANCE`).
+    #[must_use]
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.origin.instance = instance.into();
+        self
+    }
+
+    /// Release shown in every message, usually `env!("CARGO_PKG_VERSION")` of the service or
+    /// a commit (default: none; `TELEMON_RELEASE` overrides it).
+    ///
+    /// ```
+    /// let builder = telemon_alerts::Telemon::builder().release(env!("CARGO_PKG_VERSION"));
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn release(mut self, release: impl Into<String>) -> Self {
+        self.origin.release = release.into();
+        self
+    }
+
+    /// The deadline [`Telemon::shutdown_timeout`] suggests (default 5 s;
+    /// `TELEMON_SHUTDOWN_TIMEOUT_SECS`).
+    #[must_use]
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
         self
     }
 
@@ -479,8 +461,17 @@ impl TelemonBuilder {
         if let Some(r) = c.routes() {
             self.routes = Some(r);
         }
-        self.origin.service = c.service.clone().unwrap_or_default();
-        self.origin.environment = c.environment.clone().unwrap_or_default();
+        for (field, value) in [
+            (&mut self.origin.service, &c.service),
+            (&mut self.origin.environment, &c.environment),
+            (&mut self.origin.instance, &c.instance),
+            (&mut self.origin.release, &c.release),
+        ] {
+            if let Some(v) = value {
+                field.clone_from(v);
+            }
+        }
+        self.shutdown_timeout = c.shutdown_timeout;
         self.cooldown = c.cooldown;
         self.window = c.digest_window;
         self.budget = c.immediate_per_minute.map(|n| (n, Duration::from_secs(60)));
@@ -526,15 +517,28 @@ impl TelemonBuilder {
             });
         }
         let counters = Arc::new(Counters::default());
-        let transport = match (self.transport, self.bot) {
+        let mut bot_api = self.bot_api;
+        let transport: Arc<dyn Transport> = match (self.transport, self.bot) {
             (Some(t), _) => t,
-            (None, Some((token, url))) => Arc::new(
-                crate::transport::TelegramTransport::with_api_url(token, &url)
-                    .map_err(|e| BuildError::Transport(e.to_string()))?,
-            ),
+            (None, Some((token, url))) => {
+                let t = crate::transport::TelegramTransport::with_api_url(token, &url)
+                    .map_err(|e| BuildError::Transport(e.to_string()))?;
+                bot_api = Some(t.bot_api().clone());
+                Arc::new(t)
+            }
             (None, None) => return Err(BuildError::MissingTransport),
         };
         let routes = self.routes.ok_or(BuildError::MissingDestination)?;
+        if let Some(level) = crate::alert::Level::ALL
+            .into_iter()
+            .find(|l| routes.get(*l).chat_id == 0)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "the {level} destination has chat id 0: no chat has it; pass the chat's id \
+                 (a group or channel id looks like -1001234567890) to Destination::chat"
+            ))
+            .into());
+        }
         positive("cooldown", self.cooldown)?;
         positive("digest window", self.window)?;
         positive("tick", self.tick)?;
@@ -603,14 +607,12 @@ impl TelemonBuilder {
                 tasks: Mutex::new(Some(Tasks { intake, delivery })),
                 id_seed: seed,
                 id_counter: AtomicU64::new(0),
+                routes: Some(routes),
+                bot_api,
+                shutdown_timeout: self.shutdown_timeout,
             }),
         })
     }
-}
-
-/// Seed of occurrence ids and worker ids: different per process and run.
-fn new_seed() -> u64 {
-    RandomState::new().hash_one(std::process::id())
 }
 
 impl Inner {
@@ -627,6 +629,9 @@ impl Inner {
             tasks: Mutex::new(None),
             id_seed: seed,
             id_counter: AtomicU64::new(0),
+            routes: None,
+            bot_api: None,
+            shutdown_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -645,13 +650,6 @@ async fn ask(
         done_rx.await.is_ok()
     };
     tokio::time::timeout(deadline, work).await.unwrap_or(false)
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 impl Telemon {
@@ -760,6 +758,12 @@ impl Telemon {
             summarised: c.summarised.load(Ordering::Relaxed) - summarised_before,
             abandoned,
         }
+    }
+
+    /// The shutdown deadline configured with [`TelemonBuilder::shutdown_timeout`] or
+    /// `TELEMON_SHUTDOWN_TIMEOUT_SECS` (default 5 s), for `telemon.shutdown(telemon.shutdown_timeout())`.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.inner.shutdown_timeout
     }
 
     /// A snapshot of the self-metrics.

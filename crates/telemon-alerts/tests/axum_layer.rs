@@ -11,6 +11,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use tower::ServiceExt as _;
 
+use sentinel_core::{ManualClock, Timestamp};
 use telemon_alerts::capture::axum::{OCCURRENCE_HEADER, TelemonLayer};
 use telemon_alerts::transport::MemoryTransport;
 use telemon_alerts::{DeliveryError, Destination, Telemon};
@@ -137,22 +138,40 @@ async fn returned_5xx_is_reported_4xx_is_not() {
     assert!(sent[0].plain_fallback.contains("502 in GET /fail"));
 }
 
-#[tokio::test]
+/// Paused tokio time (the layer measures latency on tokio's clock) and a manual clock for
+/// the pipeline (digest windows do not roll over while the test runs): deterministic.
+#[tokio::test(start_paused = true)]
 async fn configurable_status_set_and_slow_requests() {
     let sink = MemoryTransport::new();
+    let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
     let t = Telemon::builder()
         .transport(sink.clone())
         .destination(Destination::chat(1))
-        .digest_window(Duration::from_secs(1), Duration::from_millis(1))
+        .clock(clock.clone())
+        .digest_window(Duration::from_secs(60), Duration::from_millis(1))
         .build()
         .unwrap();
     let app = Router::new()
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/just-in-time",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+                "fine"
+            }),
+        )
         .route("/ok", get(|| async { "fine" }))
         .layer(
             TelemonLayer::new(&t)
                 .report_statuses([404])
-                .slow_threshold(Some(Duration::from_nanos(1))),
+                .slow_threshold(Some(Duration::from_secs(1))),
         );
     let res = app
         .clone()
@@ -160,11 +179,15 @@ async fn configurable_status_set_and_slow_requests() {
         .await
         .unwrap();
     assert!(res.headers().contains_key(OCCURRENCE_HEADER));
-    let _ = app
-        .clone()
-        .oneshot(Request::get("/ok").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    for path in ["/slow", "/just-in-time", "/ok"] {
+        let res = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(!res.headers().contains_key(OCCURRENCE_HEADER));
+    }
     assert!(t.flush(Duration::from_secs(10)).await);
     let sent = sink.sent();
     assert_eq!(
@@ -173,18 +196,19 @@ async fn configurable_status_set_and_slow_requests() {
         "404 reported at once; the slow request waits for its digest"
     );
     assert!(sent[0].plain_fallback.contains("404 in GET /missing"));
-    // The slow /ok request lands in the Warning digest at shutdown.
+    // The slow request lands in the Warning digest at shutdown; one exactly at the threshold
+    // is not slow.
     t.shutdown(Duration::from_secs(5)).await;
-    let digest = sink
+    let digests: Vec<_> = sink
         .sent()
         .into_iter()
-        .find(|m| m.kind == "digest")
-        .expect("digest");
-    assert!(
-        digest.plain_fallback.contains("GET /ok — 1×"),
-        "{}",
-        digest.plain_fallback
-    );
+        .filter(|m| m.kind == "digest")
+        .collect();
+    assert_eq!(digests.len(), 1);
+    let digest = &digests[0].plain_fallback;
+    assert!(digest.contains("GET /slow — 1× · max 1.5 s"), "{digest}");
+    assert!(!digest.contains("/just-in-time"), "{digest}");
+    assert!(!digest.contains("GET /ok"), "{digest}");
 }
 
 #[tokio::test]

@@ -171,7 +171,7 @@ async fn background_task_errors_and_panics_are_reported() {
     let sink = MemoryTransport::new();
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
     let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
-    let r: Result<u8, TaskFailure<std::io::Error>> = t
+    let r: Result<u8, TaskFailure> = t
         .watch("export", async { Err(std::io::Error::other("disk full")) })
         .await;
     assert!(matches!(r, Err(TaskFailure::Failed(_))));

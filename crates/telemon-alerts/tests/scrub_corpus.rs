@@ -125,7 +125,7 @@ async fn send_all(t: &Telemon, place: Place, items: &[(String, String)]) {
                 t.report(match place {
                     Place::Message => a.message(text.clone()),
                     Place::Detail => a.detail("context", text),
-                    Place::ErrorChain => a.error(&Outer(Inner(text.clone()))),
+                    Place::ErrorChain => a.error(Outer(Inner(text.clone()))),
                     _ => a.backtrace(format!("   0: app::handler\n{text}\n   1: main")),
                 });
             }

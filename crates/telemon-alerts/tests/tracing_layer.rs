@@ -50,6 +50,11 @@ async fn error_events_become_alerts_with_fields_and_spans() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     let text = &sent[0].plain_fallback;
     assert!(text.contains("payment failed"), "{text}");
+    assert_eq!(
+        text.matches("payment failed").count(),
+        1,
+        "the message is the title, not repeated as the body: {text}"
+    );
     assert!(text.contains("spans: checkout > charge_card"), "{text}");
     assert!(text.contains("user_id: 42"), "{text}");
     assert!(text.contains("target: tracing_layer"), "{text}");
@@ -101,4 +106,31 @@ async fn a_secret_cut_by_the_title_limit_does_not_leak_in_part() {
         assert!(!text.contains("AAHdqTcv"), "{text}");
         assert!(!text.contains("123456789"), "{text}");
     }
+}
+
+#[tokio::test]
+async fn a_multi_line_message_is_titled_by_its_first_line_and_shown_once_in_full() {
+    let sink = MemoryTransport::new();
+    let t = Telemon::builder()
+        .transport(sink.clone())
+        .destination(Destination::chat(5))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(TelemonTracingLayer::new(t.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::error!("import failed\nrow 17: bad date\nrow 18: bad amount");
+        tracing::error!("cache miss storm");
+    });
+    assert!(t.flush(Duration::from_secs(10)).await);
+    let sent = sink.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let multi = &sent[0].plain_fallback;
+    assert_eq!(
+        multi.matches("import failed").count(),
+        2,
+        "title + full body: {multi}"
+    );
+    assert!(multi.contains("row 18: bad amount"), "{multi}");
+    let single = &sent[1].plain_fallback;
+    assert_eq!(single.matches("cache miss storm").count(), 1, "{single}");
 }

@@ -22,8 +22,9 @@ const MAX_RAW_TEXT_BYTES: usize = 32_768;
 const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Canonical spellings of the methods the fake knows, for [`canonical`].
-const KNOWN_METHODS: [&str; 18] = [
+const KNOWN_METHODS: [&str; 19] = [
     "getMe",
+    "getChatMember",
     "logOut",
     "close",
     "getUpdates",
@@ -355,6 +356,12 @@ async fn dispatch(
             let Some(id) = params.get("chat_id").and_then(|v| state.resolve_chat_id(v)) else {
                 return bad_request("chat not found");
             };
+            if state.missing_chats.contains(&id) {
+                return bad_request("chat not found");
+            }
+            if id < 0 && state.blocked_chats.contains(&id) {
+                return forbidden_for(id);
+            }
             let mut chat = state.chat_json(id);
             if chat.get("accent_color_id").is_none() {
                 chat["accent_color_id"] = 0.into();
@@ -362,6 +369,7 @@ async fn dispatch(
             }
             ok(chat)
         }
+        "getChatMember" => get_chat_member(shared, params),
         "sendMessage" => send_message(shared, params, at),
         "editMessageText" => edit_message_text(shared, params),
         "answerCallbackQuery" => {
@@ -378,7 +386,11 @@ async fn dispatch(
         "deleteMessage" | "sendChatAction" => {
             let mut state = shared.state();
             match params.get("chat_id").and_then(|v| state.resolve_chat_id(v)) {
+                Some(id) if state.missing_chats.contains(&id) => bad_request("chat not found"),
                 Some(id) if state.blocked_chats.contains(&id) => forbidden_for(id),
+                Some(id) if state.thread_missing(id, int(params, "message_thread_id")) => {
+                    bad_request("message thread not found")
+                }
                 Some(_) => ok(true.into()),
                 None => bad_request("chat_id is empty"),
             }
@@ -386,6 +398,43 @@ async fn dispatch(
         // getMe-like methods that just succeed, and every method the fake does not model.
         _ => ok(true.into()),
     }
+}
+
+/// `getChatMember`: the status set with `set_member_status`, else `kicked` (as a 403, like
+/// Telegram) in a chat that blocked the bot, else `administrator` (may post) for the bot in a
+/// channel and `member` otherwise.
+fn get_chat_member(shared: &Shared, params: &Map<String, Value>) -> Response {
+    let mut state = shared.state();
+    let Some(chat) = params.get("chat_id").and_then(|v| state.resolve_chat_id(v)) else {
+        return bad_request("chat_id is empty");
+    };
+    if state.missing_chats.contains(&chat) {
+        return bad_request("chat not found");
+    }
+    let Some(user_id) = int(params, "user_id") else {
+        return bad_request("invalid user_id specified");
+    };
+    let is_bot = user_id == shared.bot.id;
+    if is_bot && chat < 0 && state.blocked_chats.contains(&chat) {
+        return forbidden_for(chat);
+    }
+    let user = if is_bot {
+        updates::bot_user(&shared.bot)
+    } else {
+        updates::user(user_id)
+    };
+    let is_channel = state.chat_json(chat)["type"] == "channel";
+    let status = match state.members.get(&(chat, user_id)) {
+        Some(s) => s.clone(),
+        None if is_bot && is_channel => "administrator".to_owned(),
+        None => "member".to_owned(),
+    };
+    let mut member = updates::chat_member(user, &status);
+    if status == "administrator" && is_channel {
+        member["can_post_messages"] = true.into();
+        member["can_edit_messages"] = true.into();
+    }
+    ok(member)
 }
 
 fn forbidden_for(chat: i64) -> Response {
@@ -471,6 +520,9 @@ fn send_message(shared: &Shared, params: &Map<String, Value>, at: Instant) -> Re
     let Some(chat_id) = params.get("chat_id").and_then(|v| state.resolve_chat_id(v)) else {
         return bad_request("chat_id is empty");
     };
+    if state.missing_chats.contains(&chat_id) {
+        return bad_request("chat not found");
+    }
     if state.blocked_chats.contains(&chat_id) {
         return forbidden_for(chat_id);
     }
@@ -479,7 +531,7 @@ fn send_message(shared: &Shared, params: &Map<String, Value>, at: Instant) -> Re
         Err(response) => return *response,
     };
     let thread = int(params, "message_thread_id");
-    if thread == Some(1) {
+    if state.thread_missing(chat_id, thread) {
         return bad_request("message thread not found");
     }
     let message_id = state.next_message_id(chat_id);

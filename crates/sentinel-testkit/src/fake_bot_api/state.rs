@@ -37,6 +37,12 @@ pub(crate) struct State {
     pub(crate) faults_sticky: HashMap<String, Fault>,
     pub(crate) blocked_chats: HashSet<i64>,
     pub(crate) down: bool,
+    /// Chats that do not exist for the bot ("chat not found").
+    pub(crate) missing_chats: HashSet<i64>,
+    /// `(chat, user)` → status set with `FakeBotApi::set_member_status`.
+    pub(crate) members: HashMap<(i64, i64), String>,
+    /// Forum chats → their topics (`message_thread_id`s). Chats not here accept any thread.
+    pub(crate) topics: HashMap<i64, HashSet<i64>>,
 }
 
 impl State {
@@ -134,6 +140,16 @@ impl State {
             }
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
+        }
+    }
+
+    /// Whether a thread is refused ("message thread not found") in `chat`: thread 1 always
+    /// (as before), and in a forum with registered topics, any thread not among them.
+    pub(crate) fn thread_missing(&self, chat: i64, thread: Option<i64>) -> bool {
+        match thread {
+            None => false,
+            Some(1) => true,
+            Some(t) => self.topics.get(&chat).is_some_and(|ts| !ts.contains(&t)),
         }
     }
 

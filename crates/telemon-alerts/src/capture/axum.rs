@@ -2,6 +2,8 @@
 //! `x-occurrence-id` header, the server keeps serving), reports returned statuses of a
 //! configurable set (every 5xx by default), records the route template from axum's
 //! [`MatchedPath`], the method and the latency, and reports slow requests as Warnings.
+//! A handler that knows *why* it answers 5xx puts a [`HandlerError`] in the response's
+//! extensions: the alert then carries that error and its cause chain.
 //!
 //! The path without an error does no formatting and no allocation of its own: it reads the
 //! clock twice, clones the method, URI and matched path (reference-counted), and checks the
@@ -24,20 +26,76 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use futures_util::FutureExt as _;
 use futures_util::future::CatchUnwind;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
+use tokio::time::Instant;
 use tower::{Layer, Service};
 
-use crate::alert::{Alert, HttpContext};
+use crate::alert::{Alert, BoxError, HttpContext};
 use crate::capture::panic_message;
 use crate::telemon::{CaptureSettings, Telemon};
 
 /// Response header carrying the occurrence id of a reported failure.
 pub const OCCURRENCE_HEADER: &str = "x-occurrence-id";
+
+/// The error behind a response, for the alert: put it in the response's extensions
+/// (`response.extensions_mut().insert(HandlerError::new(e))`), typically in the
+/// `IntoResponse` of the application's error type. Only read when the status is reported.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use http::StatusCode;
+/// use telemon_alerts::capture::axum::HandlerError;
+///
+/// #[derive(Debug)]
+/// struct AppError(std::io::Error);
+///
+/// impl IntoResponse for AppError {
+///     fn into_response(self) -> Response {
+///         let mut res = (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+///         res.extensions_mut().insert(HandlerError::new(self.0));
+///         res
+///     }
+/// }
+/// # let _ = AppError(std::io::Error::other("x")).into_response();
+/// ```
+#[derive(Clone)]
+pub struct HandlerError {
+    error: Arc<dyn std::error::Error + Send + Sync>,
+    type_name: &'static str,
+}
+
+impl HandlerError {
+    /// Wraps any error (a concrete type, `Box<dyn Error + Send + Sync>`, `anyhow::Error`).
+    pub fn new<E: Into<BoxError>>(error: E) -> Self {
+        let type_name = std::any::type_name::<E>();
+        let boxed: BoxError = error.into();
+        Self {
+            error: Arc::from(boxed),
+            type_name,
+        }
+    }
+
+    /// Adds the error, its chain and its type to `alert`.
+    fn attach(&self, alert: Alert) -> Alert {
+        alert
+            .error_type(crate::alert::short_type_name(self.type_name))
+            .error_ref(&*self.error)
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    // The error's text may hold secrets until scrubbed: show its type only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerError")
+            .field("type", &self.type_name)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The layer. Cheap to clone.
 #[derive(Clone)]
@@ -290,12 +348,15 @@ where
                         if let Some(info) = this.info.take() {
                             let id = this.telemon.new_occurrence_id();
                             let latency = info.start.elapsed();
-                            this.telemon.report(
+                            let mut alert =
                                 Alert::critical(format!("{status} in {}", info.route_label()))
                                     .http(info.http(Some(status), latency))
                                     .occurrence_id(id.clone())
-                                    .source("axum"),
-                            );
+                                    .source("axum");
+                            if let Some(e) = res.extensions().get::<HandlerError>() {
+                                alert = e.attach(alert);
+                            }
+                            this.telemon.report(alert);
                             if let Some(v) = occurrence_header(&id) {
                                 res.headers_mut().insert(OCCURRENCE_HEADER, v);
                             }

@@ -137,8 +137,15 @@ where
             Some(l) if !l.is_empty() => l,
             _ => format!("error in {target}"),
         };
+        // The body repeats nothing: only a message longer than its title (several lines, or
+        // cut) is shown again in full.
+        let body = if f.message.trim() == title {
+            String::new()
+        } else {
+            f.message
+        };
         let mut alert = Alert::new(self.level, title)
-            .message(f.message)
+            .message(body)
             .detail("target", target)
             .source("tracing");
         if let Some(scope) = ctx.event_scope(event) {
