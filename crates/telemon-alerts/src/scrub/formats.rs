@@ -739,6 +739,9 @@ mod tests {
         ("github-token", r"gho_wVJYbUi3o8shR88NMKKiK99JHclhIbI2Vmyu"),
         ("github-token", r"ghu_mIBWxLOPsflfC7pFIiekJNXtIR5vWEYeBhd4"),
         ("github-token", r"gho_uPNs6zAusTCR0hMEzG0zx2H3ZVGct7khtpeq"),
+        ("github-token", r"ghp_hbDOaPRquEJR9GjebLi2Y27PFcWIzFA0xJXz"),
+        ("github-token", r"ghs_B8kiSpGrgU7X8EdYGKxPHniGFpqiYbHRTjd0"),
+        ("github-token", r"ghr_4QoWsDiujHNwBVkleo1f33h6mSmVD4SIhaSa"),
         (
             "github-fine-grained-pat",
             r"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",
@@ -759,6 +762,15 @@ mod tests {
         ("gitlab-token", r"glft-xysS_5NzIsoYqCyxYdi3BIO2f"),
         ("gitlab-token", r"gldt-snbMhVGPPfkHLfWtp8mo5nbZj"),
         ("gitlab-token", r"glagent-oZ83JbIDSYnboGMmRemb"),
+        ("gitlab-token", r"glrt-A_3ANxN9_K3KSU9Mi4ro"),
+        ("gitlab-token", r"glptt-89sM995YTBXaK7JQEVT0"),
+        ("gitlab-token", r"glimt-Cb8_FNVgnX6JVR7siFTrUTLzF"),
+        ("gitlab-token", r"gloas-1NI_uk8Io5yaGKbXJD2aSJd7n"),
+        ("gitlab-token", r"glsoat-iuYD2J88bryOvHF_6qf0"),
+        (
+            "gitlab-token",
+            r"glffct-aObehm5PTaRFm49VLaBJHSkjmkLbMUmGpysVuED8fI1h9EUM2d",
+        ),
         (
             "gitlab-runner-registration",
             r"GR1348941hNpThDMv6hMkRK0wD9Qy",
@@ -1004,6 +1016,10 @@ mod tests {
             r"dor_v1_bc4b47ca639e6e48156f61cbfd76204f6f8c323b56d9d87cd116bcad8ec54dbb",
         ),
         (
+            "digitalocean-token",
+            r"doo_v1_a452a76d7c29203e97ebf7aaa15fc5d26d32862dfcdf62669a0e870dd70b52fd",
+        ),
+        (
             "heroku-key",
             r"HRKU-AAv3EvPqGbtWk-W2vvDVXt85YPpC2c4n1jKZ5OEAceE-qaYODmjMRv52qHmK",
         ),
@@ -1038,6 +1054,10 @@ mod tests {
         (
             "flyio-token",
             r"fo1_g6wxEjEegHwbr6jwmMYV4hC2EqUoGY18d9Ks3VsNqIb",
+        ),
+        (
+            "flyio-token",
+            r"fm1r_60zMHqcM4OsaBxEcsgL6BE9+84h6BElLvnWsmBzwgChRXqqo71IUr2tNQJlhDIt8SoK/ZqVvetUGN1LTnKhsnZDZOK1T55fxCe7EL+Y2fHKxf4FisPgP45YH",
         ),
         ("netlify-token", r"nfp_HrzCx63qVhIGn5qu5dmUlQEm4O37Tqa2TK10"),
         ("netlify-token", r"nfp_L2pSPLJ9Od6qe6Xq1AkVZDXvPUweBfXhEE37"),
@@ -1148,6 +1168,10 @@ mod tests {
             r"pscale_pw_IoiYDGMfPzpBaT8qLIuUoCPpXk8XkHrQVua9DnpHjlO",
         ),
         (
+            "planetscale-token",
+            r"pscale_tkn_a13vQFeczttZEvQ63TnCZj5shP45RUnPYAA5qugyU4U",
+        ),
+        (
             "stripe-key",
             r"sk_test_1AN3WPFhMjN2mgmpfIajBXb8GIfbUHpdibQAdXAS5UuJZVi0fsFVhY5DizA2gdfxqJ1PlyuvyGxVHMpI67OrXR5oJD1aT6SRaFh",
         ),
@@ -1188,6 +1212,10 @@ mod tests {
         (
             "square-token",
             r"sq0csp-zgIy3gj_jZuotJW_oDqpnwLZo7_xPCZbZpIHamVWkDT",
+        ),
+        (
+            "square-token",
+            r"EAAAVkn4KDWNKCFr35juy0FjMVZwsCaSLZhRmxlH4XQlQsfZ4Ve_-QccSncp2XEX",
         ),
         (
             "braintree-token",
@@ -1359,6 +1387,10 @@ mod tests {
             r"xoxe.xoxp-1-X4PTMF3D0FE5RW0Y386W9C20WQGKPQRZ9HIZRMF0F5ZDGN22U7VN2RZEMPF8F650KRGAHQY32MWCBY2S0WOUION3F4UOAR61P62O9KTZM4EA4431GXXQTR3GRG5AU5Q53MHZFQVJF8NXSR3MBMW8B1LQ2NELMHFQD7A",
         ),
         (
+            "slack-token",
+            r"xapp-1-AH79MH5IEWS-7930612713714-0367df9374fbf04d841c1d5beffd7abfd3006e4aad2a8c23222426fdbc7b6629",
+        ),
+        (
             "slack-webhook",
             r"https://hooks.slack.com/workflows/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",
         ),
@@ -1405,6 +1437,10 @@ mod tests {
         (
             "discord-webhook",
             r"https://discord.com/api/webhooks/7467418541159672716/gDOGI-Vwu0nNhg5upzsWUFweeaJdiXwMG_O5wUdJXt2yuiO2_Zj0i0VcAal_OYOEkeTD",
+        ),
+        (
+            "discord-webhook",
+            r"https://discordapp.com/api/webhooks/8193893646360916178/14aZp8RlfC-c_SSmhsi2uAvPDZaBsl64tp7B6Qu37eXkcyHFg_ohOP6nyOWOh3_VKiwz",
         ),
         (
             "telegram-bot-token",
@@ -1474,6 +1510,7 @@ mod tests {
             "vault-token",
             r"hvb.YIce7JICF_QKm5DfnA678ABabm1HqrYqAAOCW8Ph5lW9qtziSkmU8un1MaJPjnu4aEqqLLvOOxH7MGKdKlG4M9MHYic9Hs3todgK6JmDMoYciQ2V7GuqX6Vh6_dfgXo7HAXsiIlEfM",
         ),
+        ("vault-token", r"hvr.TXVOpWaeDT8POWICbSei4xBW"),
         (
             "terraform-cloud-token",
             r"dxfrAMtf9iH728.atlasv1.Wo5SMx2VgCKODfCdyrnmNBVQVm6_cH1lnYBhQ-kqMsZr9V_ssKdoglr2JUXLd0kq7cG",
@@ -1505,6 +1542,14 @@ mod tests {
         (
             "doppler-token",
             r"dp.ct.pvPQcjAmfeGZd11ZEpDLYDigz9HanVKtVOIdXgsdARm",
+        ),
+        (
+            "doppler-token",
+            r"dp.sa.F5mrxTFpMI09PUlQLH0plgFOVPqCP5IHZhB6DVHbT0t",
+        ),
+        (
+            "doppler-token",
+            r"dp.scim.lMouvjudNg3dvEwPvMO6xu6LSOT4f8sUJ9SGiIAHVNk",
         ),
         (
             "onepassword-service-account",
@@ -1617,6 +1662,7 @@ mod tests {
             "newrelic-key",
             r"NRRA-4b1b4ee32d5abe3747622fa7ccbc07c15c63b0b14f",
         ),
+        ("newrelic-key", r"NRII-2iDMZzs-M26co0Fk9qC5S4DVwOambI8S"),
         (
             "grafana-token",
             r"glc_ICOzBpkHYFFn3RiAShXp6ptC2d8B+mlmHpTqokvBV5tkb17BiQq9GTzuy9cfA/l9NUY6FpHyXMc7+dCvnZHC0C8Wxcvvwf4SUvQrayve4J0v/VvPgYkvJQLk==",
@@ -1912,6 +1958,10 @@ mod tests {
         (
             "meta-access-token",
             r"EAAG3qVLRrNvWR2TKjBBQ5piskBGbRVu1shdrrPfcE02vZbAAXWrCSo3rzOvGmbnR5JF4gFmWGolfXfZSIJv5sgZ7N7igJbJQCiQS4ziRQ5QXOvF6D5Q57a8bSnonLRN6VYubkjR6LMZLq1C5HaIEmmJ9DIXl5jEqxpN",
+        ),
+        (
+            "meta-access-token",
+            r"EAAI9gmD5YCDBB17dYGTxUAkMIvMvvgsnMm9QJWxnTOryd6eozK8SklPcZDBXYZX7H5x9iPwrXtoPmmBuliiSQrQEUOgoaQNyDnaWl4255KKLtOMAzOsn3slLbhyp4uKr2wAFXIXuicDtDuIxdtGbb5bqUey0JVHWlm5",
         ),
         (
             "jwt",
