@@ -27,9 +27,9 @@ use telemon_alerts::transport::TelegramTransport;
 use telemon_alerts::{Alert, Destination, Telemon};
 
 /// The corpus's promised size.
-const MIN_SECRETS: usize = 110;
-const MIN_FORMATS: usize = 7;
-const MIN_LOOK_ALIKES: usize = 70;
+const MIN_SECRETS: usize = 250;
+const MIN_FORMATS: usize = 60;
+const MIN_LOOK_ALIKES: usize = 120;
 
 /// Where a text is placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
