@@ -240,8 +240,16 @@ async fn no_secret_of_the_corpus_reaches_telegram_in_any_placement() {
         .iter()
         .map(|(p, _)| *p)
         .collect();
-    assert!(cases.len() >= MIN_SECRETS, "corpus has {} secrets", cases.len());
-    assert!(formats.len() >= MIN_FORMATS, "corpus has {} formats", formats.len());
+    assert!(
+        cases.len() >= MIN_SECRETS,
+        "corpus has {} secrets",
+        cases.len()
+    );
+    assert!(
+        formats.len() >= MIN_FORMATS,
+        "corpus has {} formats",
+        formats.len()
+    );
     let api = FakeBotApi::start().await;
     let t = telemon(&api).await;
     let mut leaks = Vec::new();
@@ -294,7 +302,11 @@ async fn no_secret_of_the_corpus_reaches_telegram_in_any_placement() {
 #[tokio::test(start_paused = true)]
 async fn every_look_alike_reaches_telegram_unchanged_in_any_placement() {
     let looks = corpus::look_alikes();
-    assert!(looks.len() >= MIN_LOOK_ALIKES, "corpus has {} look-alikes", looks.len());
+    assert!(
+        looks.len() >= MIN_LOOK_ALIKES,
+        "corpus has {} look-alikes",
+        looks.len()
+    );
     let api = FakeBotApi::start().await;
     let t = telemon(&api).await;
     let mut damaged = Vec::new();
