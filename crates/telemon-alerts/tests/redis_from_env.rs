@@ -133,3 +133,25 @@ async fn two_workers_from_env_share_redis_one_alert_one_followup_every_key_with_
     a.shutdown(Duration::from_secs(5)).await;
     b.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_bad_redis_url_fails_at_build_without_printing_the_password() {
+    let mut config = None;
+    Jail::expect_with(|jail| {
+        jail.set_env(
+            "TELEMON_BOT_TOKEN",
+            "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        );
+        jail.set_env("TELEMON_CHAT_ID", CHAT.to_string());
+        jail.set_env("TELEMON_REDIS_URL", "redis://:Sup3rS3cret@cache:notaport/0");
+        config = Some(Config::from_env().expect("the scheme is valid"));
+        Ok(())
+    });
+    let err = Telemon::builder()
+        .config(&config.unwrap())
+        .build()
+        .expect_err("an unusable URL fails at start-up");
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("TELEMON_REDIS_URL"), "{shown}");
+    assert!(!shown.contains("Sup3rS3cret"), "{shown}");
+}
