@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sentinel::prelude::*;
+use sentinel_core::CoordinationStore;
+use sentinel_storage_memory::MemoryCoordinationStore;
 use sentinel_storage_redis::RedisConfig;
 use sentinel_telegram::teloxide::Guard;
 use sentinel_telegram::update::HandlerNamer;
@@ -145,13 +147,21 @@ fn bot_tree(
         .branch(guard.reachability_handler())
 }
 
-/// The store the demo runs on, and its name for the table.
-type Backend = (Arc<dyn Store>, &'static str);
+/// The stores the demo runs on (rate limits; alert coordination), and their name for the
+/// table. One Redis serves both contracts.
+type Backend = (Arc<dyn Store>, Arc<dyn CoordinationStore>, &'static str);
 
 fn store() -> Result<Backend, Box<dyn Error>> {
     match std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => Ok((Arc::new(RedisConfig::new(url).build()?), "redis")),
-        None => Ok((Arc::new(MemoryStore::new(SystemClock)), "memory")),
+        Some(url) => {
+            let redis = RedisConfig::new(url).build()?;
+            Ok((Arc::new(redis.clone()), Arc::new(redis), "redis"))
+        }
+        None => Ok((
+            Arc::new(MemoryStore::new(SystemClock)),
+            Arc::new(MemoryCoordinationStore::new(SystemClock)),
+            "memory",
+        )),
     }
 }
 
@@ -175,14 +185,14 @@ fn sentinel(store: Arc<dyn Store>) -> Result<Sentinel, Box<dyn Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let (store, store_name) = store()?;
-    let sentinel = sentinel(store.clone())?;
+    let (store, coordination, store_name) = store()?;
+    let sentinel = sentinel(store)?;
     match std::env::var("TELEGRAM_BOT_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())
     {
-        Some(token) => live(token, sentinel, store).await,
-        None => demo(sentinel, store, store_name).await,
+        Some(token) => live(token, sentinel, coordination).await,
+        None => demo(sentinel, coordination, store_name).await,
     }
 }
 
@@ -190,7 +200,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 async fn live(
     token: String,
     sentinel: Sentinel,
-    store: Arc<dyn Store>,
+    store: Arc<dyn CoordinationStore>,
 ) -> Result<(), Box<dyn Error>> {
     let mut telemon = Telemon::builder().store(store).service("quickstart-bot");
     if let Some(chat) = std::env::var("TELEMON_CHAT_ID")
@@ -226,7 +236,7 @@ async fn live(
 /// The fake Bot API and a replayed flood.
 async fn demo(
     sentinel: Sentinel,
-    store: Arc<dyn Store>,
+    store: Arc<dyn CoordinationStore>,
     store_name: &str,
 ) -> Result<(), Box<dyn Error>> {
     let started = Instant::now();

@@ -91,6 +91,10 @@ pub enum StoreError {
     /// The store is full and cannot admit a new key.
     #[error("store capacity reached ({0} keys)")]
     CapacityReached(usize),
+    /// The request itself is invalid (an empty key, a zero TTL); the message says what to
+    /// change. Retrying the same request fails the same way.
+    #[error("invalid store request: {0}")]
+    Invalid(String),
 }
 
 impl StoreError {

@@ -36,6 +36,7 @@
 pub mod algorithm;
 mod blocklist;
 mod clock;
+pub mod coordination;
 mod decision;
 mod engine;
 mod error;
@@ -51,6 +52,7 @@ pub use algorithm::{Algorithm, FixedWindowState, GcraState, RateLimitState, Slid
 pub use async_trait::async_trait;
 pub use blocklist::{BlockRecord, Escalation};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use coordination::CoordinationStore;
 pub use decision::{Decision, ceil_secs};
 pub use engine::{
     Allowed, Blocked, Debounced, ESCALATION_BLOCKER, FailMode, Hook, HookContext, HookFuture,

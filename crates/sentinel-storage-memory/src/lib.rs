@@ -29,6 +29,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod coordination;
 mod entry;
 mod shard;
 mod slab;
@@ -37,6 +38,7 @@ mod store;
 mod sweeper;
 
 pub use config::MemoryConfig;
+pub use coordination::{DEFAULT_MAX_COORDINATION_KEYS, MemoryCoordinationStore};
 pub use store::MemoryStore;
 #[cfg(feature = "sweeper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sweeper")))]

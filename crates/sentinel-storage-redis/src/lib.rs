@@ -99,6 +99,7 @@
 
 mod config;
 mod connection;
+mod coordination;
 mod error;
 mod redact;
 mod scan;

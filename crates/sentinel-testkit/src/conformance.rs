@@ -50,6 +50,7 @@
 //! [`Decision`]: sentinel_core::Decision
 //! [`Decision::is_never`]: sentinel_core::Decision::is_never
 
+mod coordination;
 mod model;
 mod properties;
 mod records;
@@ -62,6 +63,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sentinel_core::{ManualClock, Store};
 
+pub use coordination::{
+    CoordinationClock, CoordinationFactory, CoordinationModel, coordination,
+    coordination_properties, coordination_scripts,
+};
 pub use properties::{blocklist_properties, debounce_properties, rate_limit_properties};
 pub use records::{blocklist_scripts, debounce_scripts, key_isolation};
 pub use scripted::rate_limit_scripts;

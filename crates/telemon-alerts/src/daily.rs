@@ -1,5 +1,5 @@
-//! The daily report: at a set UTC time, once across workers (claimed through the store with
-//! `debounce` on a per-day key), with the occurrences every worker counted the previous UTC
+//! The daily report: at a set UTC time, once across workers (a coordination claim on a
+//! per-day key), with the occurrences every worker counted the previous UTC
 //! day, this worker's self-metrics, and lines from an optional [`DailySource`].
 
 use std::fmt;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sentinel_core::{ConfigError, Timestamp};
 
-use crate::dedup::Shared;
+use crate::coordination::{Coordinator, OnFailure};
 use crate::format::{self, Origin, Rendered, thousands};
 use crate::metrics::Counters;
 use crate::scrub::Scrubber;
@@ -36,6 +36,9 @@ impl fmt::Debug for DailyReport {
             .finish()
     }
 }
+
+/// How long a day's occurrence counter lives after its last add: until the next day's report.
+const OCCURRENCES_TTL: Duration = Duration::from_secs(3 * 86_400);
 
 /// A report missed by more than this (the service was down at the time) is skipped.
 const LATE_TOLERANCE: Duration = Duration::from_secs(3600);
@@ -110,19 +113,17 @@ impl DailyState {
         }
     }
 
-    fn occ_key(shared: &Shared, day: u64) -> String {
-        format!("{}:day:{day}:occ", shared.prefix())
-    }
-
-    pub(crate) async fn count_occurrences(&self, shared: &Shared, now: Timestamp, n: u64) {
+    pub(crate) async fn count_occurrences(&self, shared: &Coordinator, now: Timestamp, n: u64) {
         if n > 0 {
-            shared.add(&Self::occ_key(shared, day_of(now)), n).await;
+            let key = shared.keys().daily_occurrences(day_of(now));
+            // Kept until the next day's report has read it.
+            let _ = shared.add(OnFailure::Local, &key, n, OCCURRENCES_TTL).await;
         }
     }
 
     pub(crate) async fn due_report(
         &mut self,
-        shared: &Shared,
+        shared: &Coordinator,
         origin: &Origin,
         now: Timestamp,
         counters: &Counters,
@@ -140,16 +141,23 @@ impl DailyState {
         if now >= scheduled.saturating_add(LATE_TOLERANCE) {
             return None;
         }
-        let claim = format!("{}:daily:{day}", shared.prefix());
+        // A store failure reads as "not ours": a report must not go out twice.
+        let claim = shared.keys().daily_claim(day);
         if !shared
-            .claim(&claim, Duration::from_secs(2 * 86_400))
+            .claim(OnFailure::Fail, &claim, Duration::from_secs(2 * 86_400))
             .await
             .unwrap_or(false)
         {
             return None;
         }
         let yesterday = day.saturating_sub(1);
-        let occ = shared.get(&Self::occ_key(shared, yesterday)).await;
+        let occ = shared
+            .count(
+                OnFailure::Local,
+                &shared.keys().daily_occurrences(yesterday),
+            )
+            .await
+            .unwrap_or(0);
         let m = counters.snapshot();
         let mut lines = vec![
             ("errors and alerts (all workers)".to_owned(), thousands(occ)),

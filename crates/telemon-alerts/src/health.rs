@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sentinel_core::Store;
+use sentinel_core::CoordinationStore;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -23,11 +23,11 @@ pub trait HealthCheck: Send + Sync + 'static {
     async fn check(&self) -> Result<(), String>;
 }
 
-/// Checks a [`Store`] (memory or Redis) with one read (`peek`): with a Redis store this is a
-/// round trip to Redis, i.e. a ping.
+/// Checks a [`CoordinationStore`] (memory or Redis) with its `ping` (Redis: `PING`, on every
+/// master of a Cluster).
 pub struct StoreCheck {
     name: String,
-    store: Arc<dyn Store>,
+    store: Arc<dyn CoordinationStore>,
 }
 
 impl fmt::Debug for StoreCheck {
@@ -40,7 +40,7 @@ impl fmt::Debug for StoreCheck {
 
 impl StoreCheck {
     /// A check named `name` on `store`.
-    pub fn new(name: impl Into<String>, store: Arc<dyn Store>) -> Self {
+    pub fn new(name: impl Into<String>, store: Arc<dyn CoordinationStore>) -> Self {
         Self {
             name: name.into(),
             store,
@@ -55,17 +55,7 @@ impl HealthCheck for StoreCheck {
     }
 
     async fn check(&self) -> Result<(), String> {
-        let q = sentinel_core::Quota::per_second(1).map_err(|e| e.to_string())?;
-        self.store
-            .peek(
-                "telemon:health:probe",
-                sentinel_core::Algorithm::FixedWindow,
-                &q,
-                sentinel_core::Timestamp::EPOCH,
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        self.store.ping().await.map_err(|e| e.to_string())
     }
 }
 

@@ -9,8 +9,8 @@
 //!   `report` never blocks and never fails: a bounded queue, drop-and-count when full.
 //! * **Scrub** ([`scrub`]): secrets out of every field before anything is stored or sent.
 //! * **Fingerprint** ([`fingerprint`]): error type + route template + normalised message.
-//! * **Dedup** (through a shared [`sentinel_core::Store`]: memory, or Redis so N workers send
-//!   one alert): the first occurrence goes out at once, repeats within the cooldown are
+//! * **Dedup** (through a shared [`sentinel_core::CoordinationStore`]: memory, or Redis —
+//!   `TELEMON_REDIS_URL` or [`TelemonBuilder::store`] — so N workers send one alert): the first occurrence goes out at once, repeats within the cooldown are
 //!   counted, and the next message says "+N since last (over T)".
 //! * **Route** ([`Routes`]): Critical now, Warning into a per-window digest (exactly once across
 //!   workers), Info silently; a budget folds floods into a digest.
@@ -53,7 +53,8 @@
 //! # }
 //! ```
 //!
-//! With several workers, give them one Redis store so an incident is sent once:
+//! With several workers, give them one Redis so an incident is sent once: set
+//! `TELEMON_REDIS_URL` (feature `redis`), or pass a store yourself:
 //! `Telemon::builder().store(Arc::new(RedisConfig::from_env("REDIS_URL")?.build()?))`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -61,6 +62,7 @@ mod alert;
 mod backtrace;
 pub mod capture;
 pub mod config;
+mod coordination;
 pub mod daily;
 pub mod dedup;
 pub mod deliver;
@@ -70,6 +72,7 @@ pub mod fingerprint;
 pub mod format;
 pub mod health;
 mod ids;
+mod keys;
 pub mod metrics;
 mod once;
 mod pipeline;

@@ -23,18 +23,17 @@ impl Telemon {
     /// ```
     ///
     /// # Errors
-    /// The store's error when it cannot answer (the caller decides: run anyway or not).
+    /// The store's error when it cannot answer within the store timeout (the caller decides:
+    /// run anyway or not); [`StoreError::Invalid`] for a zero `ttl` or one above a year.
     /// A disabled handle has no store and answers `Ok(true)` (no coordination).
     pub async fn deduplicated(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let Some(shared) = self.inner.shared.as_ref() else {
             return Ok(true);
         };
-        let key = format!(
-            "{}:once:{}",
-            shared.prefix(),
-            sentinel_core::key::escape(key)
-        );
-        shared.claim(&key, ttl).await
+        let key = shared.keys().once(key);
+        shared
+            .claim(crate::coordination::OnFailure::Fail, &key, ttl)
+            .await
     }
 
     /// Runs `f` only if this caller wins [`Telemon::deduplicated`]; `None` otherwise. When the

@@ -9,17 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use sentinel_core::{Algorithm, BlockRecord, Fingerprint, Quota, Timestamp};
+use sentinel_core::{Fingerprint, Quota, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::alert::{Alert, Level};
+use crate::coordination::{Coordinator, OnFailure};
 use crate::daily::DailyState;
-use crate::dedup::{Dedup, FollowUp, Shared, Verdict};
+use crate::dedup::{Dedup, FollowUp, Verdict};
 use crate::deliver::Out;
 use crate::digest::{Flood, WindowSummary};
 use crate::filter::IgnoreRules;
 use crate::fingerprint::fingerprint_of;
 use crate::format::{self, Origin, Rendered, Suppressed};
+use crate::keys::ttl;
 use crate::metrics::{Counters, DropReason, add, inc};
 use crate::route::{Route, Routes, route_of};
 use crate::scrub::Scrubber;
@@ -31,6 +33,9 @@ pub(crate) enum Item {
     Flush(oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
 }
+
+/// Most workers' parts merged into one digest.
+const MAX_DIGEST_PARTS: usize = 1_000;
 
 /// A fingerprint whose repeats may need a follow-up.
 struct Pending {
@@ -171,7 +176,7 @@ impl Pipeline {
 
     /// Store access (with its timeouts and fallback) for dedup, digests, the budget and the
     /// daily report.
-    fn shared(&self) -> &Shared {
+    fn shared(&self) -> &Coordinator {
         &self.dedup.shared
     }
 
@@ -200,14 +205,19 @@ impl Pipeline {
         }
     }
 
+    /// One immediate message against the budget: a counter per budget window (aligned to the
+    /// epoch) shared by every worker. A store that fails here and locally too allows it.
     async fn budget_allows(&self) -> bool {
-        match &self.settings.budget {
-            None => true,
-            Some(q) => {
-                let key = format!("{}:budget", self.shared().prefix());
-                self.shared().hit(&key, Algorithm::SlidingWindow, q).await
-            }
-        }
+        let Some(q) = &self.settings.budget else {
+            return true;
+        };
+        let k = window_index(self.shared().now(), q.period());
+        let key = self.shared().keys().budget(k);
+        let lifetime = ttl(q.period().saturating_mul(2));
+        self.shared()
+            .add(OnFailure::Local, &key, 1, lifetime)
+            .await
+            .is_ok_and(|sent| sent <= u64::from(q.limit()))
     }
 
     async fn handle_alerts(&mut self, alerts: Vec<Alert>) {
@@ -333,10 +343,6 @@ impl Pipeline {
             .saturating_add(self.settings.grace.saturating_mul(4))
     }
 
-    fn digest_key(&self, k: u64) -> String {
-        format!("{}:dg:{k}:", self.shared().prefix())
-    }
-
     /// Publishes this worker's summary of window `k` for the claimer to merge.
     async fn publish(&mut self, k: u64, sum: WindowSummary, now: Timestamp) {
         if sum.is_empty() {
@@ -353,63 +359,61 @@ impl Pipeline {
             );
             return;
         }
-        let key = format!("{}{}", self.digest_key(k), self.worker_id);
-        let record = BlockRecord::new(
-            sum.encode(),
-            "telemon-digest",
-            now,
-            Some(self.digest_keys_ttl()),
-        );
-        let stored = tokio::time::timeout(
-            Duration::from_secs(2),
-            self.shared().store().block(&key, &record),
-        )
-        .await;
-        if matches!(stored, Ok(Ok(()))) {
+        let key = self.shared().keys().digest_part(k, &self.worker_id);
+        let stored = self
+            .shared()
+            .put(
+                OnFailure::Fail,
+                &key,
+                sum.encode().as_bytes(),
+                ttl(self.digest_keys_ttl()),
+            )
+            .await;
+        if stored.is_ok() {
             self.to_claim.push((k, claim_at, sum));
         } else {
-            inc(&self.counters.store_errors);
             self.send_digest(k, &sum, "");
         }
     }
 
     /// Claims window `k` and, if this worker wins, sends the merged digest.
     async fn claim_digest(&mut self, k: u64, own: WindowSummary) {
-        let claim_key = format!("{}:dgc:{k}", self.shared().prefix());
+        let claim_key = self.shared().keys().digest_claim(k);
         match self
             .shared()
-            .claim(&claim_key, self.digest_keys_ttl())
+            .claim(OnFailure::Fail, &claim_key, ttl(self.digest_keys_ttl()))
             .await
         {
             Ok(true) => {
-                let now = self.shared().now();
-                let prefix = self.digest_key(k);
-                let listed = tokio::time::timeout(
-                    Duration::from_secs(2),
-                    self.shared().store().list_blocked(&prefix, now),
-                )
-                .await;
+                let prefix = self.shared().keys().digest_parts(k);
+                let own_key = self.shared().keys().digest_part(k, &self.worker_id);
+                let listed = self
+                    .shared()
+                    .list(OnFailure::Fail, &prefix, MAX_DIGEST_PARTS)
+                    .await;
                 let mut merged = WindowSummary::default();
                 match listed {
-                    Ok(Ok(records)) => {
+                    Ok(parts) => {
                         let mut saw_own = false;
-                        for (key, rec) in records {
-                            if key.ends_with(&self.worker_id) {
-                                saw_own = true;
-                            }
-                            if let Some(s) = WindowSummary::decode(&rec.reason) {
+                        for (key, value) in parts {
+                            saw_own |= key == own_key;
+                            if let Some(s) = std::str::from_utf8(&value)
+                                .ok()
+                                .and_then(WindowSummary::decode)
+                            {
                                 merged.merge(s);
                             }
-                            let _ = self.shared().store().unblock(&key).await;
                         }
                         if !saw_own {
                             merged.merge(own);
                         }
+                        // Best effort: the parts expire anyway.
+                        let _ = self
+                            .shared()
+                            .delete_prefix(OnFailure::Fail, &prefix, MAX_DIGEST_PARTS)
+                            .await;
                     }
-                    _ => {
-                        inc(&self.counters.store_errors);
-                        merged = own;
-                    }
+                    Err(_) => merged = own,
                 }
                 self.send_digest(k, &merged, "");
             }

@@ -6,20 +6,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sentinel_core::{Clock, ConfigError, Quota, Store, SystemClock};
-use sentinel_storage_memory::MemoryStore;
+use sentinel_core::{Clock, ConfigError, CoordinationStore, Quota, SystemClock};
+use sentinel_storage_memory::MemoryCoordinationStore;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
 pub(crate) use crate::capture::settings::CaptureSettings;
 pub use crate::capture::settings::StatusSet;
+use crate::coordination::Coordinator;
 use crate::daily::{DailyReport, DailyState};
-use crate::dedup::{Dedup, Shared};
+use crate::dedup::Dedup;
 use crate::deliver::{Deliverer, RetryPolicy};
 use crate::filter::IgnoreRules;
 use crate::format::{Origin, TELEGRAM_MAX_CHARS};
 use crate::ids::{new_seed, splitmix};
+use crate::keys::Keys;
 use crate::metrics::{Counters, DropReason, Metrics, inc};
 use crate::pipeline::{Item, Pipeline, Settings};
 use crate::route::Routes;
@@ -40,7 +42,7 @@ pub(crate) struct Inner {
     pub(crate) ignore: IgnoreRules,
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) capture: CaptureSettings,
-    pub(crate) shared: Option<Arc<Shared>>,
+    pub(crate) shared: Option<Arc<Coordinator>>,
     tasks: Mutex<Option<Tasks>>,
     id_seed: u64,
     id_counter: AtomicU64,
@@ -111,6 +113,15 @@ pub enum BuildError {
     /// An invalid value.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// `TELEMON_REDIS_URL` is set but this build has no Redis support.
+    #[error(
+        "TELEMON_REDIS_URL is set but Redis support is not compiled in: enable the `redis` feature of the `sentinel` crate (features = [\"alerts\", \"redis\"]) or of `telemon-alerts`, or unset TELEMON_REDIS_URL"
+    )]
+    RedisFeatureDisabled,
+    /// The Redis store could not be created from `TELEMON_REDIS_URL` (the message never
+    /// contains the password).
+    #[error("cannot use TELEMON_REDIS_URL: {0}")]
+    Redis(String),
 }
 
 /// Outcome of [`Telemon::shutdown`]. Counts alerts and alert messages only, never the
@@ -136,7 +147,9 @@ pub struct TelemonBuilder {
     transport: Option<Arc<dyn Transport>>,
     /// Bot token and API URL from the configuration (the token is never printed).
     bot: Option<(String, String)>,
-    store: Option<Arc<dyn Store>>,
+    store: Option<Arc<dyn CoordinationStore>>,
+    /// `TELEMON_REDIS_URL` (never printed): the store to build when none is given.
+    redis_url: Option<String>,
     clock: Option<Arc<dyn Clock>>,
     routes: Option<Routes>,
     origin: Origin,
@@ -183,6 +196,7 @@ impl Default for TelemonBuilder {
             transport: None,
             bot: None,
             store: None,
+            redis_url: None,
             clock: None,
             routes: None,
             origin: Origin {
@@ -245,10 +259,14 @@ impl TelemonBuilder {
         self
     }
 
-    /// The shared store for deduplication, digests and claims (default: a private
-    /// [`MemoryStore`]; use a Redis store so N workers send one alert).
+    /// The shared coordination store for deduplication, digests, the budget, the daily report
+    /// and run-once claims (default: the Redis at `TELEMON_REDIS_URL` when [`config`] set one,
+    /// else a private [`MemoryCoordinationStore`]; use a Redis store so N workers send one
+    /// alert). Takes precedence over `TELEMON_REDIS_URL`.
+    ///
+    /// [`config`]: TelemonBuilder::config
     #[must_use]
-    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+    pub fn store(mut self, store: Arc<dyn CoordinationStore>) -> Self {
         self.store = Some(store);
         self
     }
@@ -362,7 +380,9 @@ impl TelemonBuilder {
         self
     }
 
-    /// Longest wait for one store operation before falling back to local memory (500 ms).
+    /// Longest wait for one coordination store call (500 ms): past it, dedup and the budget
+    /// answer from this process's memory, and digests and claims give up (counted in
+    /// `store_errors`). The one timeout every store call goes through.
     #[must_use]
     pub fn store_timeout(mut self, d: Duration) -> Self {
         self.store_timeout = d;
@@ -447,10 +467,14 @@ impl TelemonBuilder {
         self
     }
 
-    /// Applies a [`Config`](crate::Config) (from `TELEMON_*` variables).
+    /// Applies a [`Config`](crate::Config) (from `TELEMON_*` variables). With
+    /// `TELEMON_REDIS_URL` set, [`build`](TelemonBuilder::build) connects the coordination
+    /// store to that Redis (feature `redis`; without it `build` fails with
+    /// [`BuildError::RedisFeatureDisabled`]) unless [`store`](TelemonBuilder::store) gave one.
     #[must_use]
     pub fn config(mut self, c: &crate::config::Config) -> Self {
         self.enabled = c.enabled;
+        self.redis_url = c.redis_url.clone();
         if let Some(token) = c.bot_token.clone() {
             let url = c
                 .api_url
@@ -554,16 +578,18 @@ impl TelemonBuilder {
         };
         let handle = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let store: Arc<dyn Store> = self
-            .store
-            .unwrap_or_else(|| Arc::new(MemoryStore::new(clock.clone())));
-        let shared = Arc::new(Shared::new(
+        let store: Arc<dyn CoordinationStore> = match (self.store, self.redis_url) {
+            (Some(s), _) => s,
+            (None, Some(url)) => redis_store(&url)?,
+            (None, None) => Arc::new(MemoryCoordinationStore::new(clock.clone())),
+        };
+        let shared = Arc::new(Coordinator::new(
             store,
             clock,
-            self.key_prefix.clone(),
+            Keys::new(self.key_prefix.clone()),
             self.store_timeout,
             counters.clone(),
-        )?);
+        ));
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let (otx, orx) = mpsc::channel(self.queue_capacity);
         let worker_id = format!("{:012x}", splitmix(seed ^ 0x5eed) & 0xffff_ffff_ffff);
@@ -613,6 +639,20 @@ impl TelemonBuilder {
             }),
         })
     }
+}
+
+/// The Redis coordination store at `url` (`TELEMON_REDIS_URL`).
+#[cfg(feature = "redis")]
+fn redis_store(url: &str) -> Result<Arc<dyn CoordinationStore>, BuildError> {
+    sentinel_storage_redis::RedisStore::from_url(url)
+        .map(|s| Arc::new(s) as Arc<dyn CoordinationStore>)
+        .map_err(|e| BuildError::Redis(e.to_string()))
+}
+
+/// Without the `redis` feature a Redis URL cannot be honoured: say which feature to enable.
+#[cfg(not(feature = "redis"))]
+fn redis_store(_url: &str) -> Result<Arc<dyn CoordinationStore>, BuildError> {
+    Err(BuildError::RedisFeatureDisabled)
 }
 
 impl Inner {

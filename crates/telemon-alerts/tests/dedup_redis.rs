@@ -1,30 +1,35 @@
 //! Cross-worker deduplication, flood folding and digests on a real Redis (testkit), with two
-//! pipelines ("workers") sharing it. Time is a `ManualClock` shared by the pipelines and the
-//! store (client-clock mode), so every window is exact.
+//! pipelines ("workers") sharing it. The pipelines read a `ManualClock`; Redis keeps its own
+//! (server) time, which [`advance`] moves by the same step by ageing every telemon key on the
+//! server (the testkit's `CoordinationClock::server_ttl`), so every window is exact.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentinel_core::{ManualClock, Store, Timestamp};
-use sentinel_storage_redis::{RedisConfig, TimeSource};
+use sentinel_core::{CoordinationStore, ManualClock, Timestamp};
+use sentinel_storage_redis::RedisConfig;
+use sentinel_testkit::conformance::CoordinationClock;
 use sentinel_testkit::redis_server::RedisServer;
 use telemon_alerts::transport::MemoryTransport;
 use telemon_alerts::{Alert, Destination, Telemon};
 
 const T0: u64 = 1_700_000_000;
 
-fn redis_store(server: &RedisServer) -> Arc<dyn Store> {
-    Arc::new(
-        RedisConfig::new(server.url())
-            .time_source(TimeSource::Client)
-            .build()
-            .unwrap(),
-    )
+fn redis_store(server: &RedisServer) -> Arc<dyn CoordinationStore> {
+    Arc::new(RedisConfig::new(server.url()).build().unwrap())
+}
+
+/// Moves the workers' clock and the server's key lifetimes forward together.
+async fn advance(clock: &ManualClock, server: &RedisServer, by: Duration) {
+    clock.advance(by);
+    CoordinationClock::server_ttl([server.url()])
+        .advance(by, "telemon:")
+        .await;
 }
 
 fn worker(
-    store: Arc<dyn Store>,
+    store: Arc<dyn CoordinationStore>,
     clock: &ManualClock,
     sink: &MemoryTransport,
     budget: Option<(u32, Duration)>,
@@ -100,7 +105,7 @@ async fn ten_thousand_identical_errors_on_two_workers_make_one_alert_and_one_fol
     assert_eq!(m.suppressed + n.suppressed, 9_999);
 
     // Cooldown over, no new error: the per-worker timers claim the follow-up; one wins.
-    clock.advance(Duration::from_secs(601));
+    advance(&clock, &server, Duration::from_secs(601)).await;
     flush_all(&[&a, &b, &a, &b]).await;
     let followups = kinds(&sink, "followup");
     assert_eq!(followups.len(), 1, "{followups:?}");
@@ -112,7 +117,7 @@ async fn ten_thousand_identical_errors_on_two_workers_make_one_alert_and_one_fol
     assert!(followups[0].contains("over 10m 1s"), "{}", followups[0]);
 
     // Nothing more, ever, for this burst.
-    clock.advance(Duration::from_secs(3600));
+    advance(&clock, &server, Duration::from_secs(3600)).await;
     flush_all(&[&a, &b]).await;
     assert_eq!(kinds(&sink, "followup").len(), 1);
     assert_eq!(kinds(&sink, "alert").len(), 1);
@@ -146,7 +151,7 @@ async fn next_occurrence_after_cooldown_carries_the_suppressed_count() {
         b.report(err());
     }
     flush_all(&[&a, &b]).await;
-    clock.advance(Duration::from_secs(700));
+    advance(&clock, &server, Duration::from_secs(700)).await;
     // The next error arrives before any timer ran: it is the follow-up.
     b.report(err());
     flush_all(&[&b]).await;
@@ -179,7 +184,7 @@ async fn thousand_distinct_fingerprints_in_a_second_are_folded_into_a_digest() {
             b.report(alert)
         }
         if i % 100 == 99 {
-            clock.advance(Duration::from_millis(100));
+            advance(&clock, &server, Duration::from_millis(100)).await;
         }
     }
     flush_all(&[&a, &b]).await;
@@ -193,7 +198,7 @@ async fn thousand_distinct_fingerprints_in_a_second_are_folded_into_a_digest() {
         "folded alerts wait for the flood interval"
     );
 
-    clock.advance(Duration::from_secs(61));
+    advance(&clock, &server, Duration::from_secs(61)).await;
     flush_all(&[&a, &b]).await;
     let floods = kinds(&sink, "flood");
     assert!(
@@ -248,9 +253,9 @@ async fn warning_digest_is_merged_across_workers_and_sent_once() {
     flush_all(&[&a, &b]).await;
     assert!(sink.sent().is_empty(), "warnings wait for the window");
 
-    clock.advance(Duration::from_secs(60)); // window over: both publish
+    advance(&clock, &server, Duration::from_secs(60)).await; // window over: both publish
     flush_all(&[&a, &b]).await;
-    clock.advance(Duration::from_secs(6)); // grace over: both try to claim
+    advance(&clock, &server, Duration::from_secs(6)).await; // grace over: both try to claim
     flush_all(&[&a, &b, &a, &b]).await;
     let digests = kinds(&sink, "digest");
     assert_eq!(digests.len(), 1, "{digests:?}");

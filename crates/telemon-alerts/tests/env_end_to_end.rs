@@ -21,8 +21,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use figment::Jail;
-use sentinel_core::{ManualClock, Store, Timestamp};
-use sentinel_storage_memory::MemoryStore;
+use sentinel_core::{CoordinationStore, ManualClock, Timestamp};
+use sentinel_storage_memory::MemoryCoordinationStore;
 use sentinel_testkit::fake_bot_api::{FakeBotApi, SentMessage, unreachable_url};
 use tower::ServiceExt as _;
 
@@ -63,7 +63,8 @@ impl Case {
         let api = FakeBotApi::start().await;
         let c = config_from(&env_for(&api, vars)).expect("valid configuration");
         let clock = ManualClock::new(Timestamp::from_secs(START));
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+        let store: Arc<dyn CoordinationStore> =
+            Arc::new(MemoryCoordinationStore::new(clock.clone()));
         let t = Telemon::builder()
             .config(&c)
             .clock(clock.clone())
@@ -626,7 +627,8 @@ async fn key_prefix() {
     for (a, b, expected) in [("svc-a", "svc-a", 1), ("svc-a", "svc-b", 2)] {
         let api = FakeBotApi::start().await;
         let clock = ManualClock::new(Timestamp::from_secs(START));
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+        let store: Arc<dyn CoordinationStore> =
+            Arc::new(MemoryCoordinationStore::new(clock.clone()));
         let mut workers = Vec::new();
         for prefix in [a, b] {
             let c = config_from(&env_for(&api, &[("TELEMON_KEY_PREFIX", prefix)])).unwrap();

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sentinel_core::{ManualClock, Store, Timestamp};
-use sentinel_storage_memory::MemoryStore;
+use sentinel_core::{CoordinationStore, ManualClock, Timestamp};
+use sentinel_storage_memory::MemoryCoordinationStore;
 use telemon_alerts::capture::task::TaskFailure;
 use telemon_alerts::health::{HealthCheck, HealthMonitor, StoreCheck, Transition};
 use telemon_alerts::transport::MemoryTransport;
@@ -31,7 +31,11 @@ impl HealthCheck for Switch {
     }
 }
 
-fn telemon(sink: &MemoryTransport, store: Arc<dyn Store>, clock: &ManualClock) -> Telemon {
+fn telemon(
+    sink: &MemoryTransport,
+    store: Arc<dyn CoordinationStore>,
+    clock: &ManualClock,
+) -> Telemon {
     Telemon::builder()
         .transport(sink.clone())
         .destination(Destination::chat(9))
@@ -47,7 +51,11 @@ fn telemon(sink: &MemoryTransport, store: Arc<dyn Store>, clock: &ManualClock) -
 async fn health_alerts_only_on_transitions() {
     let sink = MemoryTransport::new();
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
-    let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
+    let t = telemon(
+        &sink,
+        Arc::new(MemoryCoordinationStore::new(clock.clone())),
+        &clock,
+    );
     let up = Arc::new(AtomicBool::new(true));
     let mut monitor = HealthMonitor::new(t.clone()).check(Switch(up.clone()));
     assert!(
@@ -87,7 +95,8 @@ async fn health_alerts_only_on_transitions() {
 
 #[tokio::test(start_paused = true)]
 async fn store_check_passes_on_a_working_store() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ManualClock::default()));
+    let store: Arc<dyn CoordinationStore> =
+        Arc::new(MemoryCoordinationStore::new(ManualClock::default()));
     assert_eq!(StoreCheck::new("memory", store).check().await, Ok(()));
 }
 
@@ -106,7 +115,7 @@ impl DailySource for Extra {
 async fn daily_report_goes_out_once_across_workers_at_its_time() {
     let day = 19_723u64; // 2024-01-01
     let clock = ManualClock::new(Timestamp::from_secs(day * 86_400 + 8 * 3600));
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+    let store: Arc<dyn CoordinationStore> = Arc::new(MemoryCoordinationStore::new(clock.clone()));
     let sink = MemoryTransport::new();
     let mk = || {
         Telemon::builder()
@@ -148,7 +157,7 @@ async fn daily_report_goes_out_once_across_workers_at_its_time() {
 #[tokio::test]
 async fn deduplicated_runs_once_per_ttl_across_workers() {
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+    let store: Arc<dyn CoordinationStore> = Arc::new(MemoryCoordinationStore::new(clock.clone()));
     let sink = MemoryTransport::new();
     let a = telemon(&sink, store.clone(), &clock);
     let b = telemon(&sink, store, &clock);
@@ -170,7 +179,11 @@ async fn deduplicated_runs_once_per_ttl_across_workers() {
 async fn background_task_errors_and_panics_are_reported() {
     let sink = MemoryTransport::new();
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
-    let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
+    let t = telemon(
+        &sink,
+        Arc::new(MemoryCoordinationStore::new(clock.clone())),
+        &clock,
+    );
     let r: Result<u8, TaskFailure> = t
         .watch("export", async { Err(std::io::Error::other("disk full")) })
         .await;
@@ -213,7 +226,11 @@ async fn redis_ping_check_reports_down_then_recovered() {
         .unwrap();
     let sink = MemoryTransport::new();
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
-    let t = telemon(&sink, Arc::new(MemoryStore::new(clock.clone())), &clock);
+    let t = telemon(
+        &sink,
+        Arc::new(MemoryCoordinationStore::new(clock.clone())),
+        &clock,
+    );
     let mut monitor = HealthMonitor::new(t.clone())
         .timeout(Duration::from_secs(2))
         .check(RedisCheck::new(redis));

@@ -27,7 +27,7 @@ const MAX_SHRINK_RUNS: u32 = 2_000;
 
 /// Runs `cases` cases of `strategy` through `run`; on the first failure, shrinks and panics
 /// with the smallest failing input.
-async fn check<St, Run, Fut>(
+pub(super) async fn check<St, Run, Fut>(
     name: &str,
     salt: u64,
     config: &ConformanceConfig,
