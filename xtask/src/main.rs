@@ -14,6 +14,7 @@
 mod ci;
 mod cmd;
 mod install;
+mod leaks;
 mod steps;
 #[cfg(test)]
 mod tidy;

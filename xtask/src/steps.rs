@@ -4,6 +4,7 @@ use std::env;
 use std::path::PathBuf;
 
 use crate::cmd::{self, DynError, cargo};
+use crate::leaks;
 
 /// What a step's action returns: `Ok(None)` passed, `Ok(Some(reason))` could not run here.
 pub(crate) type StepResult = Result<Option<String>, DynError>;
@@ -132,11 +133,18 @@ pub(crate) fn core_only_example() -> Step {
 }
 
 /// The workspace's tests with all features: nextest when installed, else `cargo test`.
+/// Then the leak check: no `redis-server` the tests started may still run (see
+/// [`leaks`](crate::leaks)); the count before and after is printed.
 pub(crate) fn tests() -> Step {
     Step::blocking("test", || {
+        let tmp = target_dir().join("xtask-test-tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp)?;
+        let before = leaks::redis_servers();
+        let mut command = cargo();
         if cmd::succeeds(cargo().args(["nextest", "--version"])) {
             // The config kills hung tests (see the file).
-            cmd::run(cargo().args([
+            command.args([
                 "nextest",
                 "run",
                 "--config-file",
@@ -144,13 +152,39 @@ pub(crate) fn tests() -> Step {
                 "--workspace",
                 "--all-features",
                 "--no-fail-fast",
-            ]))?;
+            ]);
         } else {
             eprintln!("cargo-nextest is not installed; using cargo test");
-            cmd::run(cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]))?;
+            command.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
         }
+        // The tests' servers live under this directory, so the check below counts only them.
+        let result = cmd::run(command.env("TMPDIR", &tmp));
+        let left = leaks::left_under(&tmp);
+        if let (Some(before), Some(after)) = (before, leaks::redis_servers()) {
+            eprintln!(
+                "redis-server processes on this machine: {} before the tests, {} after; left by the tests: {}",
+                before.len(),
+                after.len(),
+                left.len()
+            );
+        }
+        result?;
+        if !left.is_empty() {
+            return Err(format!(
+                "the tests left {} redis-server process(es) running: {left:?}",
+                left.len()
+            )
+            .into());
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
         Ok(None)
     })
+}
+
+/// `$CARGO_TARGET_DIR`, else `target/` of the workspace.
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| cmd::project_root().join("target"), PathBuf::from)
 }
 
 /// Doctests, always: nextest does not run them.
