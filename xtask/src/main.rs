@@ -38,6 +38,7 @@ tasks:
   deny                   cargo deny check bans licenses sources (advisories if a database is offline)
   bench [AREA] [-- ARGS] criterion benches; AREA is memory, redis, alerts or all (default)
   demo [-- ARGS]         cargo run --example quickstart
+  root                   print the workspace root the tasks check (found from the current directory)
   help                   this text
 ";
 
@@ -57,7 +58,17 @@ fn run(args: &[String]) -> Result<(), DynError> {
         Some((task, rest)) => (task.as_str(), rest),
         None => ("help", &[][..]),
     };
+    if !matches!(task, "help" | "-h" | "--help" | "root") {
+        eprintln!(
+            "xtask: checking the workspace at {}",
+            cmd::project_root().display()
+        );
+    }
     match task {
+        "root" => {
+            println!("{}", cmd::project_root().display());
+            Ok(())
+        }
         "ci" => ci::run(),
         "fmt" => ci::run_one(steps::fmt()),
         "clippy" => ci::run_one(steps::clippy()),
