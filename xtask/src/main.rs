@@ -13,6 +13,7 @@
 
 mod ci;
 mod cmd;
+mod demo_check;
 mod install;
 mod leaks;
 mod steps;
@@ -38,6 +39,7 @@ tasks:
   deny                   cargo deny check bans licenses sources (advisories if a database is offline)
   bench [AREA] [-- ARGS] criterion benches; AREA is memory, redis, alerts or all (default)
   demo [-- ARGS]         cargo run --example quickstart
+  demo-check             run the quickstart and check its table (a CI step)
   root                   print the workspace root the tasks check (found from the current directory)
   help                   this text
 ";
@@ -81,6 +83,7 @@ fn run(args: &[String]) -> Result<(), DynError> {
         }
         "bench" => steps::bench(rest),
         "demo" => steps::demo(rest),
+        "demo-check" => ci::run_one(demo_check::quickstart()),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
