@@ -53,6 +53,7 @@
 mod model;
 mod properties;
 mod records;
+mod scopes;
 mod scripted;
 
 use std::future::Future;
@@ -64,6 +65,7 @@ use sentinel_core::{ManualClock, Store};
 
 pub use properties::{blocklist_properties, debounce_properties, rate_limit_properties};
 pub use records::{blocklist_scripts, debounce_scripts, key_isolation};
+pub use scopes::scopes;
 pub use scripted::rate_limit_scripts;
 
 /// The largest timestamp (µs since the epoch) the suite uses by default: 2^53 − 1, below which
@@ -180,7 +182,7 @@ impl ConformanceConfig {
     }
 }
 
-/// Runs the whole suite: scripts, properties, debounce, blocklist, key isolation.
+/// Runs the whole suite: scripts, properties, debounce, blocklist, key isolation, scopes.
 ///
 /// # Panics
 /// On the first difference from the reference semantics, with the (shrunk) input.
@@ -189,6 +191,7 @@ pub async fn run_all<F: StoreFactory>(factory: F, config: &ConformanceConfig) {
     debounce_scripts(&factory).await;
     blocklist_scripts(&factory).await;
     key_isolation(&factory).await;
+    scopes(&factory).await;
     rate_limit_properties(&factory, config).await;
     debounce_properties(&factory, config).await;
     blocklist_properties(&factory, config).await;
