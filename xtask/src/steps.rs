@@ -102,8 +102,9 @@ pub(crate) fn feature_matrix() -> Vec<Step> {
     steps
 }
 
-/// `examples/custom_store.rs` built and run as a crate whose only dependency is
-/// `sentinel-core`: the proof that a custom backend needs nothing else.
+/// `examples/custom_store.rs` built and run as a crate whose only dependency is the facade
+/// `sentinel` without features (that is `sentinel-core` alone): the proof that the example
+/// works copied into an application, and that a custom backend needs nothing else.
 pub(crate) fn core_only_example() -> Step {
     Step::blocking("features/core-only-example", || {
         let root = cmd::project_root();
@@ -114,9 +115,9 @@ pub(crate) fn core_only_example() -> Step {
         let manifest = format!(
             "[package]\nname = \"custom-store-core-only\"\nversion = \"0.0.0\"\n\
              edition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\n\
-             sentinel-core = {{ path = {core:?} }}\n\n[[bin]]\nname = \"custom_store\"\n\
-             path = {example:?}\n",
-            core = root.join("crates/sentinel-core").display().to_string(),
+             sentinel = {{ path = {facade:?}, default-features = false }}\n\n[[bin]]\n\
+             name = \"custom_store\"\npath = {example:?}\n",
+            facade = root.display().to_string(),
             example = root.join("examples/custom_store.rs").display().to_string(),
         );
         std::fs::write(dir.join("Cargo.toml"), manifest)?;
