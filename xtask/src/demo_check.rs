@@ -1,4 +1,4 @@
-//! The quickstart demo as a CI step: it runs, and its table says what the README promises.
+//! The demos as CI steps: they run, and their output says what the README promises.
 
 use std::process::Stdio;
 
@@ -24,23 +24,24 @@ pub(crate) const QUICKSTART_TABLE: &[&str] = &[
     "ShutdownReport { completed: true, abandoned: 0 }",
 ];
 
+/// Fragments the axum example's output must hold (its occurrence ids and timings vary).
+pub(crate) const AXUM_FRAGMENTS: &[&str] = &[
+    "GET /users/17",
+    "→ 500 Internal Server Error",
+    "→ 503 Service Unavailable",
+    "alerts sent 2, suppressed 1",
+    "<pre>payment provider rejected order 42: api_key=[Filtered]</pre>",
+    "query: <code>token=[Filtered]&amp;password=[Filtered]</code>",
+    "<b>503 in GET /flaky</b>",
+];
+
+/// Secrets the axum example sends in its requests: none may reach a delivered alert.
+const AXUM_SECRETS: &[&str] = &["hunter2", "secret-token-123"];
+
 /// `cargo run --example quickstart`, its output checked against [`QUICKSTART_TABLE`].
 pub(crate) fn quickstart() -> Step {
     Step::blocking("demo/quickstart", || {
-        let mut command = cargo();
-        command
-            .args(["run", "--quiet", "--example", "quickstart"])
-            .env_remove("TELEGRAM_BOT_TOKEN")
-            .env_remove("REDIS_URL")
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit());
-        eprintln!("$ {}", cmd::display(&command));
-        let out = command.output()?;
-        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
-        eprintln!("{text}");
-        if !out.status.success() {
-            return Err(format!("the quickstart failed: {}", out.status).into());
-        }
+        let text = run_example("quickstart")?;
         let missing = missing_lines(&text, QUICKSTART_TABLE);
         if missing.is_empty() {
             Ok(None)
@@ -48,6 +49,55 @@ pub(crate) fn quickstart() -> Step {
             Err(format!("the quickstart's output lacks: {missing:?}").into())
         }
     })
+}
+
+/// `cargo run --example axum_alerts`: the expected alerts arrive, scrubbed.
+pub(crate) fn axum_alerts() -> Step {
+    Step::blocking("demo/axum_alerts", || {
+        let text = run_example("axum_alerts")?;
+        let missing: Vec<&str> = AXUM_FRAGMENTS
+            .iter()
+            .filter(|f| !text.contains(*f))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("the axum example's output lacks: {missing:?}").into());
+        }
+        // The request log above the alerts shows the URLs it sent; the alerts must not.
+        let delivered = text.split_once("--- delivered").map_or("", |(_, d)| d);
+        let leaked: Vec<&str> = AXUM_SECRETS
+            .iter()
+            .filter(|s| delivered.contains(*s))
+            .copied()
+            .collect();
+        if leaked.is_empty() {
+            Ok(None)
+        } else {
+            Err(format!("secrets reached the delivered alerts: {leaked:?}").into())
+        }
+    })
+}
+
+/// Runs an example with no configuration from the environment; its stdout.
+fn run_example(name: &str) -> Result<String, cmd::DynError> {
+    let mut command = cargo();
+    command
+        .args(["run", "--quiet", "--example", name])
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .env_remove("TELEMON_BOT_TOKEN")
+        .env_remove("TELEMON_CHAT_ID")
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    eprintln!("$ {}", cmd::display(&command));
+    let out = command.output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    eprintln!("{text}");
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("the example {name} failed: {}", out.status).into())
+    }
 }
 
 /// The `expected` lines no line of `text` equals (spaces collapsed on both sides).

@@ -39,7 +39,7 @@ tasks:
   deny                   cargo deny check bans licenses sources (advisories if a database is offline)
   bench [AREA] [-- ARGS] criterion benches; AREA is memory, redis, alerts or all (default)
   demo [-- ARGS]         cargo run --example quickstart
-  demo-check             run the quickstart and check its table (a CI step)
+  demo-check             run the quickstart and the axum example, check their output (CI steps)
   root                   print the workspace root the tasks check (found from the current directory)
   help                   this text
 ";
@@ -83,7 +83,7 @@ fn run(args: &[String]) -> Result<(), DynError> {
         }
         "bench" => steps::bench(rest),
         "demo" => steps::demo(rest),
-        "demo-check" => ci::run_one(demo_check::quickstart()),
+        "demo-check" => ci::run_steps(vec![demo_check::quickstart(), demo_check::axum_alerts()]),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
