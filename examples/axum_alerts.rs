@@ -16,10 +16,10 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
+use sentinel::alerts::capture::axum::{OCCURRENCE_HEADER, TelemonLayer};
+use sentinel::alerts::transport::TelegramTransport;
+use sentinel::alerts::{Config, Destination, Telemon};
 use sentinel_testkit::fake_bot_api::FakeBotApi;
-use telemon_alerts::capture::axum::{OCCURRENCE_HEADER, TelemonLayer};
-use telemon_alerts::transport::TelegramTransport;
-use telemon_alerts::{Config, Destination, Telemon};
 
 const ALERT_CHAT: i64 = -100_123;
 
@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let at = info.location().map(ToString::to_string).unwrap_or_default();
         eprintln!("a handler panicked at {at} (see the alert below)");
     }));
-    telemon_alerts::capture::panic_hook::install();
+    sentinel::alerts::capture::panic_hook::install();
     let configured = ["TELEMON_BOT_TOKEN", "TELEMON_CHAT_ID"]
         .iter()
         .all(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));

@@ -1,5 +1,6 @@
-//! A custom backend written against `sentinel-core` alone: only `sentinel_core` and `std` are
-//! used here, no runtime and no other sentinel crate.
+//! A custom backend written against the facade `sentinel` with no features, that is
+//! `sentinel-core` alone: only `sentinel` and `std` are used here, no runtime and no store
+//! crate (`cargo xtask ci` builds it as a separate crate depending on exactly that).
 //!
 //! The store keeps everything in one `Mutex<HashMap>` and calls the core's pure algorithms, so
 //! its decisions are exactly those of the memory and Redis stores. A real backend (a database,
@@ -15,8 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use sentinel_core::async_trait;
-use sentinel_core::{
+use sentinel::async_trait;
+use sentinel::{
     Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Event, ManualClock, Policy,
     PolicyRegistry, Quota, RateLimitState, RateLimitStore, Scope, Sentinel, StoreError, Timestamp,
     Verdict,

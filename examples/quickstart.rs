@@ -18,15 +18,15 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use sentinel::CoordinationStore;
+use sentinel::alerts::transport::TelegramTransport;
+use sentinel::alerts::{Alert, Destination, Telemon};
+use sentinel::memory::MemoryCoordinationStore;
 use sentinel::prelude::*;
-use sentinel_core::CoordinationStore;
-use sentinel_storage_memory::MemoryCoordinationStore;
-use sentinel_storage_redis::RedisConfig;
-use sentinel_telegram::teloxide::Guard;
-use sentinel_telegram::update::HandlerNamer;
+use sentinel::redis::RedisConfig;
+use sentinel::telegram::teloxide::Guard;
+use sentinel::telegram::update::HandlerNamer;
 use sentinel_testkit::fake_bot_api::FakeBotApi;
-use telemon_alerts::transport::TelegramTransport;
-use telemon_alerts::{Alert, Destination, Telemon};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 

@@ -44,6 +44,8 @@ pub(crate) fn run() -> Result<(), DynError> {
     all.extend(steps::feature_matrix());
     all.push(steps::tests());
     all.push(steps::doctests());
+    all.push(crate::demo_check::quickstart());
+    all.push(crate::demo_check::axum_alerts());
     all.push(steps::doc());
     all.push(steps::deny());
     all.push(steps::advisories());

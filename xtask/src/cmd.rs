@@ -4,16 +4,40 @@ use std::env;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 /// Error type of every task.
 pub(crate) type DynError = Box<dyn std::error::Error>;
 
-/// The workspace root (xtask lives one level below it).
+/// The root of the workspace this xtask was run in, found **at run time** from the current
+/// directory (`cargo locate-project --workspace`), never from where the binary was built: with
+/// a shared `CARGO_TARGET_DIR`, the xtask binary may have been built from another checkout.
 pub(crate) fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(locate_workspace).clone()
+}
+
+/// `cargo locate-project --workspace` from the current directory; if cargo cannot say, the
+/// nearest ancestor whose `Cargo.toml` has a `[workspace]` table; else the current directory.
+fn locate_workspace() -> PathBuf {
+    let cwd = env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let located = Command::new(env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .current_dir(&cwd)
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|manifest| Path::new(manifest.trim()).parent().map(Path::to_path_buf));
+    located.unwrap_or_else(|| {
+        cwd.ancestors()
+            .find(|dir| {
+                std::fs::read_to_string(dir.join("Cargo.toml"))
+                    .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
+            })
+            .map_or_else(|| cwd.clone(), Path::to_path_buf)
+    })
 }
 
 /// `cargo` of the toolchain that runs this xtask (`$CARGO`), falling back to `PATH`.

@@ -13,7 +13,9 @@
 
 mod ci;
 mod cmd;
+mod demo_check;
 mod install;
+mod leaks;
 mod scrub_bench;
 mod steps;
 #[cfg(test)]
@@ -38,6 +40,8 @@ tasks:
   deny                   cargo deny check bans licenses sources (advisories if a database is offline)
   bench [AREA] [-- ARGS] criterion benches; AREA is memory, redis, alerts, scrub or all (default)
   demo [-- ARGS]         cargo run --example quickstart
+  demo-check             run the quickstart and the axum example, check their output (CI steps)
+  root                   print the workspace root the tasks check (found from the current directory)
   help                   this text
 ";
 
@@ -57,7 +61,17 @@ fn run(args: &[String]) -> Result<(), DynError> {
         Some((task, rest)) => (task.as_str(), rest),
         None => ("help", &[][..]),
     };
+    if !matches!(task, "help" | "-h" | "--help" | "root") {
+        eprintln!(
+            "xtask: checking the workspace at {}",
+            cmd::project_root().display()
+        );
+    }
     match task {
+        "root" => {
+            println!("{}", cmd::project_root().display());
+            Ok(())
+        }
         "ci" => ci::run(),
         "fmt" => ci::run_one(steps::fmt()),
         "clippy" => ci::run_one(steps::clippy()),
@@ -70,6 +84,7 @@ fn run(args: &[String]) -> Result<(), DynError> {
         }
         "bench" => steps::bench(rest),
         "demo" => steps::demo(rest),
+        "demo-check" => ci::run_steps(vec![demo_check::quickstart(), demo_check::axum_alerts()]),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

@@ -54,7 +54,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Builds both, runs them in turns, prints the table.
 pub(crate) fn compare() -> Result<(), DynError> {
     let root = cmd::project_root();
-    let work = crate::steps::target_dir(&root).join("xtask-scrub-bench");
+    let work = crate::steps::target_dir().join("xtask-scrub-bench");
     let baseline_rev =
         std::env::var("SENTINEL_SCRUB_BASELINE").unwrap_or_else(|_| DEFAULT_BASELINE.to_owned());
     let baseline_tree = work.join(format!("tree-{baseline_rev}"));

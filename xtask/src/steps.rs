@@ -1,9 +1,10 @@
 //! The checks, each a [`Step`], plus the `bench` and `demo` tasks.
 
 use std::env;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cmd::{self, DynError, cargo};
+use crate::leaks;
 
 /// What a step's action returns: `Ok(None)` passed, `Ok(Some(reason))` could not run here.
 pub(crate) type StepResult = Result<Option<String>, DynError>;
@@ -101,19 +102,20 @@ pub(crate) fn feature_matrix() -> Vec<Step> {
     steps
 }
 
-/// `examples/custom_store.rs` built and run as a crate whose only dependency is
-/// `sentinel-core`: the proof that a custom backend needs nothing else.
+/// `examples/custom_store.rs` built and run as a crate whose only dependency is the facade
+/// `sentinel` without features (that is `sentinel-core` alone): the proof that the example
+/// works copied into an application, and that a custom backend needs nothing else.
 pub(crate) fn core_only_example() -> Step {
     Step::blocking("features/core-only-example", || {
         let root = cmd::project_root();
-        let dir = target_dir(&root).join("xtask-core-only");
+        let dir = target_dir().join("xtask-core-only");
         std::fs::create_dir_all(&dir)?;
         let manifest = format!(
             "[package]\nname = \"custom-store-core-only\"\nversion = \"0.0.0\"\n\
              edition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\n\
-             sentinel-core = {{ path = {core:?} }}\n\n[[bin]]\nname = \"custom_store\"\n\
-             path = {example:?}\n",
-            core = root.join("crates/sentinel-core").display().to_string(),
+             sentinel = {{ path = {facade:?}, default-features = false }}\n\n[[bin]]\n\
+             name = \"custom_store\"\npath = {example:?}\n",
+            facade = root.display().to_string(),
             example = root.join("examples/custom_store.rs").display().to_string(),
         );
         std::fs::write(dir.join("Cargo.toml"), manifest)?;
@@ -130,11 +132,18 @@ pub(crate) fn core_only_example() -> Step {
 }
 
 /// The workspace's tests with all features: nextest when installed, else `cargo test`.
+/// Then the leak check: no `redis-server` the tests started may still run (see
+/// [`leaks`](crate::leaks)); the count before and after is printed.
 pub(crate) fn tests() -> Step {
     Step::blocking("test", || {
+        let tmp = target_dir().join("xtask-test-tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp)?;
+        let before = leaks::redis_servers();
+        let mut command = cargo();
         if cmd::succeeds(cargo().args(["nextest", "--version"])) {
             // The config kills hung tests (see the file).
-            cmd::run(cargo().args([
+            command.args([
                 "nextest",
                 "run",
                 "--config-file",
@@ -142,13 +151,39 @@ pub(crate) fn tests() -> Step {
                 "--workspace",
                 "--all-features",
                 "--no-fail-fast",
-            ]))?;
+            ]);
         } else {
             eprintln!("cargo-nextest is not installed; using cargo test");
-            cmd::run(cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]))?;
+            command.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
         }
+        // The tests' servers live under this directory, so the check below counts only them.
+        let result = cmd::run(command.env("TMPDIR", &tmp));
+        let left = leaks::left_under(&tmp);
+        if let (Some(before), Some(after)) = (before, leaks::redis_servers()) {
+            eprintln!(
+                "redis-server processes on this machine: {} before the tests, {} after; left by the tests: {}",
+                before.len(),
+                after.len(),
+                left.len()
+            );
+        }
+        result?;
+        if !left.is_empty() {
+            return Err(format!(
+                "the tests left {} redis-server process(es) running: {left:?}",
+                left.len()
+            )
+            .into());
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
         Ok(None)
     })
+}
+
+/// `$CARGO_TARGET_DIR`, else `target/` of the workspace: the one place that resolves it.
+pub(crate) fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| cmd::project_root().join("target"), PathBuf::from)
 }
 
 /// Doctests, always: nextest does not run them.
@@ -222,11 +257,6 @@ fn advisory_db() -> Option<PathBuf> {
                 && entry.path().is_dir()
         })
         .map(|entry| entry.path())
-}
-
-/// The target directory cargo uses for this workspace (`CARGO_TARGET_DIR` or `target/`).
-pub(crate) fn target_dir(root: &Path) -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// `(package, bench target)` of each bench area.

@@ -45,6 +45,7 @@ mod fingerprint;
 pub mod key;
 mod policy;
 mod quota;
+pub mod redact;
 pub mod store;
 
 pub use algorithm::{Algorithm, FixedWindowState, GcraState, RateLimitState, SlidingWindowState};

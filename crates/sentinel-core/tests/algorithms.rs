@@ -202,7 +202,11 @@ proptest! {
     #[test]
     fn gcra_equals_leaky_bucket_model(c in case()) {
         let mut model = NaiveLeakyBucket { level: 0, last: u128::from(c.start) };
-        let (limit, t) = (u128::from(c.limit), u128::from(quota(&c).emission_interval_micros()));
+        // The emission interval from the case's raw numbers, not from `Quota` (the code under
+        // test): one unit every `period / limit` µs, rounded up (never faster than the quota),
+        // and at least 1 µs.
+        let limit = u128::from(c.limit);
+        let t = u128::from(c.period_us).div_ceil(limit).max(1);
         agrees_with_model(&c, Algorithm::Gcra, |now, cost| model.step(now, limit, t, cost))?;
     }
 

@@ -39,6 +39,12 @@ async fn key_isolation() {
     conformance::key_isolation(&store).await;
 }
 
+/// `Scope::Global` (one budget for everyone) and `Scope::User` through the engine.
+#[tokio::test]
+async fn scopes() {
+    conformance::scopes(&store).await;
+}
+
 /// The whole suite through `run_all`, on a store with one shard and a tiny sweep budget, so
 /// sweeping on access runs on almost every insert.
 #[tokio::test]

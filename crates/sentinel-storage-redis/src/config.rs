@@ -151,7 +151,7 @@ impl RedisConfig {
     /// A standalone Redis at `url`: `redis://[user][:password@]host[:port][/db]`,
     /// `rediss://…` for TLS (feature `tls`), or `redis+unix:///path`.
     pub fn new(url: impl Into<String>) -> Self {
-        Self::with_target(Target::Url(SecretUrl::new(url.into())))
+        Self::with_target(Target::Url(SecretUrl::new(url)))
     }
 
     /// A standalone Redis at the URL in the environment variable `var` (so the password lives
@@ -174,7 +174,7 @@ impl RedisConfig {
         S: Into<String>,
     {
         Self::with_target(Target::ClusterUrls(
-            urls.into_iter().map(|u| SecretUrl::new(u.into())).collect(),
+            urls.into_iter().map(SecretUrl::new).collect(),
         ))
     }
 
@@ -295,7 +295,7 @@ impl RedisConfig {
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let (backend, redactor, target) = match self.target {
             Target::Url(url) => {
-                let redactor = Redactor::for_urls([&url]);
+                let redactor = Redactor::for_urls([url.expose()]);
                 check_scheme(&url)?;
                 let conn_config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(connect_timeout))
@@ -319,7 +319,7 @@ impl RedisConfig {
             Target::Pool(pool) => (Backend::Single(pool), Redactor::default(), "pool".into()),
             #[cfg(feature = "cluster")]
             Target::ClusterUrls(urls) => {
-                let redactor = Redactor::for_urls(&urls);
+                let redactor = Redactor::for_urls(urls.iter().map(SecretUrl::expose));
                 if urls.is_empty() {
                     return Err(RedisConfigError::Invalid(
                         "a cluster needs at least one node URL".into(),

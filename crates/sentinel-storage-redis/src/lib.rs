@@ -111,7 +111,7 @@ pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_POOL_SIZE, RedisConfig, TimeSource,
 };
 pub use error::RedisConfigError;
-pub use redact::redact_url;
+pub use sentinel_core::redact::redact_url;
 pub use store::RedisStore;
 
 /// The `deadpool-redis` this crate uses, so callers name the same version.

@@ -55,6 +55,7 @@ async fn conformance_debounce_blocklist_isolation() {
     conformance::blocklist_scripts(&client_clock).await;
     conformance::blocklist_properties(&client_clock, &config()).await;
     conformance::key_isolation(&client_clock).await;
+    conformance::scopes(&client_clock).await;
 }
 
 /// Keys spread over every master agree with the reference, step for step, in both connection

@@ -54,3 +54,9 @@ async fn blocklist() {
 async fn key_isolation() {
     conformance::key_isolation(&store).await;
 }
+
+/// `Scope::Global` (one budget for everyone) and `Scope::User` through the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scopes() {
+    conformance::scopes(&store).await;
+}

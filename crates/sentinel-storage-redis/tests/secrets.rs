@@ -186,3 +186,46 @@ async fn engine_logs_never_show_the_password() {
     assert!(logs.contains("fail open"), "the failure was logged: {logs}");
     assert_clean(&logs);
 }
+
+/// Any password, in any URL shape, raw or percent-encoded: neither the config's `Debug`, nor
+/// the store's, nor any build error (and its source chain) shows it.
+mod any_password {
+    use proptest::prelude::*;
+    use sentinel_storage_redis::{RedisConfig, redact_url};
+    use sentinel_testkit::secrets::{
+        REDIS_URL_SHAPES, assert_hidden, fits_raw, password, percent_encoded,
+    };
+
+    use super::renderings;
+
+    fn check(pw: &str, config: RedisConfig) {
+        assert_hidden(pw, &format!("{config:?}"));
+        match config.build() {
+            Ok(store) => assert_hidden(pw, &format!("{store:?}")),
+            Err(e) => assert_hidden(pw, &renderings(&e)),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn never_shown(
+            pw in password(),
+            shape in prop::sample::select(REDIS_URL_SHAPES),
+            other in prop::sample::select(REDIS_URL_SHAPES),
+        ) {
+            let mut written = vec![percent_encoded(&pw)];
+            if fits_raw(shape, &pw) && fits_raw(other, &pw) {
+                written.push(pw.clone());
+            }
+            for w in written {
+                let url = shape.replace("{}", &w);
+                assert_hidden(&pw, &redact_url(&url));
+                check(&pw, RedisConfig::new(&url));
+                #[cfg(feature = "cluster")]
+                check(&pw, RedisConfig::cluster([url.clone(), other.replace("{}", &w)]));
+            }
+        }
+    }
+}

@@ -54,6 +54,7 @@ mod coordination;
 mod model;
 mod properties;
 mod records;
+mod scopes;
 mod scripted;
 
 use std::future::Future;
@@ -69,6 +70,7 @@ pub use coordination::{
 };
 pub use properties::{blocklist_properties, debounce_properties, rate_limit_properties};
 pub use records::{blocklist_scripts, debounce_scripts, key_isolation};
+pub use scopes::scopes;
 pub use scripted::rate_limit_scripts;
 
 /// The largest timestamp (µs since the epoch) the suite uses by default: 2^53 − 1, below which
@@ -185,7 +187,7 @@ impl ConformanceConfig {
     }
 }
 
-/// Runs the whole suite: scripts, properties, debounce, blocklist, key isolation.
+/// Runs the whole suite: scripts, properties, debounce, blocklist, key isolation, scopes.
 ///
 /// # Panics
 /// On the first difference from the reference semantics, with the (shrunk) input.
@@ -194,6 +196,7 @@ pub async fn run_all<F: StoreFactory>(factory: F, config: &ConformanceConfig) {
     debounce_scripts(&factory).await;
     blocklist_scripts(&factory).await;
     key_isolation(&factory).await;
+    scopes(&factory).await;
     rate_limit_properties(&factory, config).await;
     debounce_properties(&factory, config).await;
     blocklist_properties(&factory, config).await;

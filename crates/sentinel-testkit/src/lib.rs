@@ -11,3 +11,4 @@ pub mod conformance;
 pub mod fake_bot_api;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod secrets;

@@ -6,6 +6,14 @@
 //! and [`RedisServer::restart`] take the server down and bring it back (empty) on the same
 //! port, for fault tests.
 //!
+//! **A server never outlives the process that started it**, even when it sits in a `static`
+//! that is never dropped, and even when that process is killed (`SIGKILL`, a crashed test, a
+//! nextest run where every test is its own process): next to each `redis-server` runs a tiny
+//! watchdog (`sh`) that reads a pipe from this process and kills the server at end of file,
+//! which the kernel delivers when this process exits in any way. (A parent-death signal would
+//! need `unsafe`, and on Linux it follows the spawning *thread*, which would kill a server
+//! shared through a `static` as soon as the test that started it ends.)
+//!
 //! The binary is `$SENTINEL_REDIS_SERVER` if set, else `redis-server` from `PATH`. If neither
 //! exists, spawning fails with a message that says how to install it: tests that need Redis
 //! never skip silently. The system Redis on port 6379 is never used.
@@ -61,7 +69,25 @@ pub struct RedisServer {
     binary: PathBuf,
     dir: PathBuf,
     extra_args: Vec<OsString>,
-    child: Mutex<Option<Child>>,
+    child: Mutex<Option<Running>>,
+}
+
+/// A started server and the watchdog that kills it if this process dies first.
+#[derive(Debug)]
+struct Running {
+    server: Child,
+    /// `sh` reading a pipe whose write end only this process holds; at end of file (this
+    /// process exited) it kills the server.
+    watchdog: Child,
+}
+
+impl Running {
+    /// Kills the watchdog first (so it can never signal a pid reused after the server is
+    /// reaped), then the server, and reaps both.
+    fn kill(mut self) {
+        kill_and_wait(&mut self.watchdog);
+        kill_and_wait(&mut self.server);
+    }
 }
 
 impl fmt::Debug for RedisServer {
@@ -193,7 +219,7 @@ impl RedisServer {
     #[must_use]
     pub fn is_running(&self) -> bool {
         let mut child = self.lock_child();
-        match child.as_mut().map(Child::try_wait) {
+        match child.as_mut().map(|r| r.server.try_wait()) {
             Some(Ok(None)) => true,
             Some(Ok(Some(_)) | Err(_)) | None => false,
         }
@@ -204,8 +230,8 @@ impl RedisServer {
     /// stopped server does nothing.
     pub fn stop(&self) {
         let mut child = self.lock_child();
-        if let Some(mut process) = child.take() {
-            kill_and_wait(&mut process);
+        if let Some(running) = child.take() {
+            running.kill();
         }
     }
 
@@ -239,7 +265,13 @@ impl RedisServer {
         }
     }
 
-    fn lock_child(&self) -> MutexGuard<'_, Option<Child>> {
+    /// The process id of the running `redis-server`, if it is running.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.lock_child().as_ref().map(|r| r.server.id())
+    }
+
+    fn lock_child(&self) -> MutexGuard<'_, Option<Running>> {
         self.child.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -268,19 +300,30 @@ impl RedisServer {
                     format!("cannot run {}: {e}", self.binary.display()),
                 )
             })?;
+        let watchdog = match spawn_watchdog(process.id()) {
+            Ok(w) => w,
+            Err(e) => {
+                kill_and_wait(&mut process);
+                return Err(e);
+            }
+        };
+        let mut running = Running {
+            server: process,
+            watchdog,
+        };
         let password = self
             .extra_args
             .iter()
             .position(|a| a == "--requirepass")
             .and_then(|i| self.extra_args.get(i + 1))
             .and_then(|p| p.to_str());
-        match wait_until_ready(&mut process, self.addr(), password, &log) {
+        match wait_until_ready(&mut running.server, self.addr(), password, &log) {
             Ok(()) => {
-                *self.lock_child() = Some(process);
+                *self.lock_child() = Some(running);
                 Ok(())
             }
             Err(e) => {
-                kill_and_wait(&mut process);
+                running.kill();
                 Err(e)
             }
         }
@@ -363,6 +406,29 @@ pub(crate) fn reserve_free_port() -> io::Result<u16> {
         io::ErrorKind::AddrNotAvailable,
         "no free loopback port found",
     ))
+}
+
+/// Starts `sh` waiting for end of file on its stdin, a pipe whose write end stays in this
+/// process only (std creates it close-on-exec, so no other child inherits it); then it kills
+/// `pid`. The write end closes when this process exits, whatever the way.
+fn spawn_watchdog(pid: u32) -> io::Result<Child> {
+    Command::new("sh")
+        .args([
+            "-c",
+            "while read -r _; do :; done; kill -9 \"$1\" 2>/dev/null",
+            "watchdog",
+        ])
+        .arg(pid.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot start the redis-server watchdog (sh): {e}"),
+            )
+        })
 }
 
 fn kill_and_wait(process: &mut Child) {

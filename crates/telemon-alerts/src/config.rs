@@ -43,6 +43,7 @@ use std::time::Duration;
 use figment::providers::Env;
 use figment::value::Value;
 use figment::{Figment, Provider as _};
+use sentinel_core::redact::redact_url;
 
 use crate::alert::Level;
 use crate::daily::DailyReport;
@@ -182,7 +183,7 @@ pub struct Config {
     pub enabled: bool,
     /// `TELEMON_BOT_TOKEN` (redacted in `Debug`).
     pub bot_token: Option<String>,
-    /// `TELEMON_API_URL`.
+    /// `TELEMON_API_URL` (credentials redacted in `Debug`).
     pub api_url: Option<String>,
     /// `TELEMON_CHAT_ID`.
     pub chat_id: Option<i64>,
@@ -246,7 +247,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("enabled", &self.enabled)
             .field("bot_token", &self.bot_token.as_ref().map(|_| "[redacted]"))
-            .field("api_url", &self.api_url)
+            .field("api_url", &self.api_url.as_deref().map(redact_url))
             .field("chat_id", &self.chat_id)
             .field("thread_id", &self.thread_id)
             .field("per_level", &self.per_level)
@@ -268,13 +269,7 @@ impl fmt::Debug for Config {
             .field("max_string_len", &self.max_string_len)
             .field("max_backtrace_lines", &self.max_backtrace_lines)
             .field("daily_report", &self.daily_report)
-            .field(
-                "redis_url",
-                &self
-                    .redis_url
-                    .as_deref()
-                    .map(|u| crate::scrub::Scrubber::default().scrub_text(u)),
-            )
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("key_prefix", &self.key_prefix)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
