@@ -18,9 +18,10 @@ use stats::{Counters, bump};
 
 use crate::clock::duration_to_micros;
 use crate::error::BoxError;
+use crate::plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 use crate::{
-    Algorithm, BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind,
-    PolicyRegistry, Quota, Store, StoreError, Subject, SystemClock, Timestamp,
+    BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind, Policy,
+    PolicyRegistry, Quota, Scope, Store, StoreError, Subject, SystemClock, Timestamp,
 };
 
 /// What a store error means for the event being checked.
@@ -198,6 +199,60 @@ impl Sentinel {
             .or_else(|| event.chat().map(Subject::Chat))
     }
 
+    /// The plan for `event` under `policy` (named `policy_name`) at `now`.
+    fn plan(&self, event: &Event, policy_name: &str, policy: &Policy, now: Timestamp) -> Plan {
+        let keys = &self.inner.keys;
+        let mut plan = Plan::new(now);
+        plan.blocks = Self::block_subjects(event)
+            .map(|s| keys.block_key(&s))
+            .collect();
+        if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
+            let subject = Subject::for_event(rule.scope, event);
+            plan.debounce = Some(DebounceStep {
+                key: keys.debounce_key(&subject, policy_name, fp),
+                window: rule.window,
+            });
+        }
+        let cost = event.cost().unwrap_or(policy.cost()).max(1);
+        plan.limits = policy
+            .limits()
+            .iter()
+            .enumerate()
+            .map(|(i, rl)| LimitStep {
+                key: keys.limit_key(
+                    rl.algorithm,
+                    &Subject::for_event(rl.scope, event),
+                    policy_name,
+                    i,
+                ),
+                algorithm: rl.algorithm,
+                quota: rl.quota,
+                cost,
+            })
+            .collect();
+        if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event))
+            // `Escalation::new` validated these bounds, so this quota is valid.
+            && let Ok(quota) = Quota::new(esc.strikes(), esc.within())
+        {
+            plan.strike = Some(StrikeStep {
+                key: keys.key(KeyKind::Strikes, &offender, policy_name),
+                quota,
+                block_key: keys.block_key(&offender),
+                record: BlockRecord::new(
+                    format!(
+                        "throttled {} times within {:?} on policy {policy_name}",
+                        esc.strikes(),
+                        esc.within()
+                    ),
+                    ESCALATION_BLOCKER,
+                    now,
+                    esc.block_for(),
+                ),
+            });
+        }
+        plan
+    }
+
     async fn decide(
         &self,
         store: &dyn Store,
@@ -206,86 +261,64 @@ impl Sentinel {
     ) -> Result<Verdict, StoreError> {
         let inner = &self.inner;
         let (policy_name, policy) = inner.policies.resolve(event.handler());
+        let plan = self.plan(event, policy_name, policy, now);
+        let outcome = store.evaluate(&plan).await?;
+        Ok(self.verdict(event, policy_name, policy, &plan, outcome))
+    }
 
-        for subject in Self::block_subjects(event) {
-            let key = inner.keys.block_key(&subject);
-            if let Some(record) = store.blocked(&key, now).await? {
-                return Ok(Verdict::Blocked(Blocked {
-                    remaining: record.remaining(now),
+    /// The verdict for the facts a store returned for `plan`.
+    fn verdict(
+        &self,
+        event: &Event,
+        policy_name: &str,
+        policy: &Policy,
+        plan: &Plan,
+        outcome: PlanOutcome,
+    ) -> Verdict {
+        match outcome {
+            PlanOutcome::Blocked { index, record } => {
+                let subject = Self::block_subjects(event)
+                    .nth(index)
+                    .unwrap_or(Subject::Global);
+                Verdict::Blocked(Blocked {
+                    remaining: record.remaining(plan.now),
                     subject,
                     record,
-                }));
+                })
             }
-        }
-
-        if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
-            let subject = Subject::for_event(rule.scope, event);
-            let key = inner.keys.debounce_key(&subject, policy_name, fp);
-            if !store.debounce(&key, rule.window, now).await? {
-                return Ok(Verdict::Debounced(Debounced {
-                    policy: policy_name.to_owned(),
-                    fingerprint: *fp,
-                    window: rule.window,
-                }));
-            }
-        }
-
-        let Some(rl) = policy.limit() else {
-            return Ok(Verdict::Allowed(Allowed {
+            PlanOutcome::Debounced => Verdict::Debounced(Debounced {
                 policy: policy_name.to_owned(),
-                decision: None,
-                degraded: false,
-            }));
-        };
-        let subject = Subject::for_event(rl.scope, event);
-        let key = inner
-            .keys
-            .key(KeyKind::RateLimit(rl.algorithm), &subject, policy_name);
-        let cost = event.cost().unwrap_or(policy.cost()).max(1);
-        let decision = store.hit(&key, rl.algorithm, &rl.quota, cost, now).await?;
-        if decision.allowed {
-            return Ok(Verdict::Allowed(Allowed {
+                fingerprint: event
+                    .fingerprint()
+                    .copied()
+                    .unwrap_or_else(|| crate::Fingerprint::of([])),
+                window: plan.debounce.as_ref().map_or(Duration::ZERO, |d| d.window),
+            }),
+            PlanOutcome::Allowed { decision } => Verdict::Allowed(Allowed {
                 policy: policy_name.to_owned(),
-                decision: Some(decision),
+                decision,
                 degraded: false,
-            }));
-        }
-
-        let mut escalated = None;
-        if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event)) {
-            let strikes_key = inner.keys.key(KeyKind::Strikes, &offender, policy_name);
-            // `Escalation::new` validated these bounds, so this quota is valid.
-            if let Ok(q) = Quota::new(esc.strikes(), esc.within()) {
-                let strike = store
-                    .hit(&strikes_key, Algorithm::SlidingWindow, &q, 1, now)
-                    .await?;
-                if !strike.allowed || strike.remaining == 0 {
-                    let record = BlockRecord::new(
-                        format!(
-                            "throttled {} times within {:?} on policy {policy_name}",
-                            esc.strikes(),
-                            esc.within()
-                        ),
-                        ESCALATION_BLOCKER,
-                        now,
-                        esc.block_for(),
-                    );
-                    store
-                        .block(&inner.keys.block_key(&offender), &record)
-                        .await?;
-                    store.reset(&strikes_key).await?;
-                    bump(&inner.counters.escalations);
-                    tracing::info!(subject = %offender, "sentinel escalation: blocked");
-                    escalated = Some(record);
+            }),
+            PlanOutcome::Throttled {
+                index,
+                decision,
+                escalated,
+            } => {
+                let scope = policy.limits().get(index).map_or(Scope::User, |l| l.scope);
+                if escalated.is_some() {
+                    bump(&self.inner.counters.escalations);
+                    if let Some(offender) = Self::offender(event) {
+                        tracing::info!(subject = %offender, "sentinel escalation: blocked");
+                    }
                 }
+                Verdict::Throttled(Throttled {
+                    policy: policy_name.to_owned(),
+                    subject: Subject::for_event(scope, event),
+                    decision,
+                    escalated,
+                })
             }
         }
-        Ok(Verdict::Throttled(Throttled {
-            policy: policy_name.to_owned(),
-            subject,
-            decision,
-            escalated,
-        }))
     }
 
     /// A snapshot of the counters.
@@ -371,15 +404,16 @@ impl Sentinel {
             .collect())
     }
 
-    /// Forgets the rate-limit state and strikes of `subject` under the policy for `handler`.
+    /// Forgets the rate-limit state (every limit) and strikes of `subject` under the policy
+    /// for `handler`.
     ///
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn reset(&self, subject: &Subject, handler: Option<&str>) -> Result<(), Error> {
         let (name, policy) = self.inner.policies.resolve(handler);
         let keys = &self.inner.keys;
-        if let Some(rl) = policy.limit() {
-            let key = keys.key(KeyKind::RateLimit(rl.algorithm), subject, name);
+        for (i, rl) in policy.limits().iter().enumerate() {
+            let key = keys.limit_key(rl.algorithm, subject, name, i);
             self.inner.store.reset(&key).await?;
         }
         self.inner
@@ -389,28 +423,27 @@ impl Sentinel {
         Ok(())
     }
 
-    /// The rate-limit decision `event` would get now, without consuming anything. `None` when
-    /// its policy has no rate limit.
+    /// The rate-limit decision `event` would get now, without consuming anything: of its
+    /// policy's limits, the one with the fewest units left. `None` when its policy has no
+    /// rate limit.
     ///
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn peek(&self, event: &Event) -> Result<Option<Decision>, Error> {
         let (name, policy) = self.inner.policies.resolve(event.handler());
-        let Some(rl) = policy.limit() else {
-            return Ok(None);
-        };
-        let subject = Subject::for_event(rl.scope, event);
-        let key = self
-            .inner
-            .keys
-            .key(KeyKind::RateLimit(rl.algorithm), &subject, name);
         let now = self.inner.clock.now();
-        Ok(Some(
-            self.inner
-                .store
-                .peek(&key, rl.algorithm, &rl.quota, now)
-                .await?,
-        ))
+        let mut decisions = Vec::with_capacity(policy.limits().len());
+        for (i, rl) in policy.limits().iter().enumerate() {
+            let subject = Subject::for_event(rl.scope, event);
+            let key = self.inner.keys.limit_key(rl.algorithm, &subject, name, i);
+            decisions.push(
+                self.inner
+                    .store
+                    .peek(&key, rl.algorithm, &rl.quota, now)
+                    .await?,
+            );
+        }
+        Ok(crate::plan::tightest(&decisions))
     }
 }
 

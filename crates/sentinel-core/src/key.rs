@@ -202,6 +202,32 @@ impl KeyBuilder {
         )
     }
 
+    /// The key of the rate limit at `index` in its policy: [`KeyBuilder::key`] for the first
+    /// (index 0), followed by `:` and the index for the others, so two limits of one policy
+    /// never share state.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, KeyBuilder, Subject};
+    /// let keys = KeyBuilder::new("bot")?;
+    /// assert_eq!(keys.limit_key(Algorithm::Gcra, &Subject::User(1), "h", 0), "bot:rl-gcra:{u1}:=h");
+    /// assert_eq!(keys.limit_key(Algorithm::Gcra, &Subject::User(1), "h", 2), "bot:rl-gcra:{u1}:=h:2");
+    /// # Ok::<(), sentinel_core::ConfigError>(())
+    /// ```
+    pub fn limit_key(
+        &self,
+        algorithm: Algorithm,
+        subject: &Subject,
+        handler: &str,
+        index: usize,
+    ) -> String {
+        let key = self.key(KeyKind::RateLimit(algorithm), subject, handler);
+        if index == 0 {
+            key
+        } else {
+            format!("{key}:{index}")
+        }
+    }
+
     /// The debounce key: the [`KeyKind::Debounce`] key followed by `:` and the fingerprint.
     pub fn debounce_key(&self, subject: &Subject, handler: &str, fp: &Fingerprint) -> String {
         format!("{}:{}", self.key(KeyKind::Debounce, subject, handler), fp)

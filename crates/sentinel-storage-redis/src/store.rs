@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::{RedisError, Value};
 use sentinel_core::{
-    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Quota, RateLimitStore,
-    StoreError, Timestamp,
+    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Plan, PlanOutcome, Quota,
+    RateLimitStore, Store, StoreError, Timestamp,
 };
 
 use crate::config::{ConnectionMode, DEFAULT_CONNECTIONS, RedisConfig, TimeSource};
@@ -54,9 +54,11 @@ pub(crate) struct StoreSettings {
 /// The sentinel storage traits ([`RateLimitStore`], [`DebounceStore`], [`BlocklistStore`])
 /// over Redis, standalone or Cluster. Cheap to clone; share one per process.
 ///
-/// - **One round trip per decision**: each rate-limit step is one `EVALSHA` of a Lua script
-///   (reloaded automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a debounce is
-///   one `SET NX PX`; blocklist reads are one `GET`.
+/// - **One round trip per update**: the engine's whole plan (blocklist, debounce, rate limits,
+///   strike, escalation) is one `EVALSHA` of the plan script on a standalone server (on
+///   Cluster, see the crate docs); each single-purpose rate-limit step is one `EVALSHA` too
+///   (scripts reload automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a
+///   debounce is one `SET NX PX`; blocklist reads are one `GET`.
 /// - **Every key has a TTL** — the time until the state stops mattering — except permanent
 ///   blocks (`expires_at: None`), which stay until unblocked.
 /// - **Errors are typed**: connection, I/O and pool failures are [`StoreError::Unavailable`],
@@ -272,6 +274,21 @@ impl RedisStore {
         decode_decision(&reply, step.quota.limit())
     }
 
+    /// Whether every key of `plan` can go into one script call: always on a standalone server,
+    /// on Cluster only when they all hash to one slot.
+    fn one_slot(&self, plan: &Plan) -> bool {
+        match &self.inner.backend {
+            Backend::Single(_) => true,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(_) => {
+                use redis::cluster_routing::Slot;
+                let mut keys = plan.keys();
+                let first = keys.next().map(Slot::for_key);
+                keys.all(|k| Some(Slot::for_key(k)) == first)
+            }
+        }
+    }
+
     /// Deletes `key`; whether it existed.
     async fn del(&self, key: &str) -> Result<bool, StoreError> {
         let reply: Value = self
@@ -379,18 +396,33 @@ impl DebounceStore for RedisStore {
     }
 }
 
+/// The whole plan in one `EVALSHA` of the plan script: one round trip per update, whatever
+/// the policy. On Cluster, a plan whose keys span several hash slots (the usual case: the
+/// user's and the chat's blocks live under different hash tags) is evaluated step by step
+/// ([`evaluate_stepwise`](sentinel_core::plan::evaluate_stepwise)); see the crate docs.
+#[async_trait]
+impl Store for RedisStore {
+    async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        if !self.one_slot(plan) {
+            return sentinel_core::plan::evaluate_stepwise(self, plan).await;
+        }
+        let now = scripts::now_arg(self.client_now(plan.now))?;
+        let cmd = crate::plan::command(plan, &now, self.inner.grace_ms)?;
+        let script = &*scripts::PLAN;
+        let reply: Value = self
+            .run(|mut c| async move { Ok(scripts::evalsha(&mut c, script, &cmd).await?) })
+            .await?;
+        crate::plan::decode(&reply, plan)
+    }
+}
+
 #[async_trait]
 impl BlocklistStore for RedisStore {
     async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
         let value = record.encode();
         // A temporary block lives as long as it lasts; a permanent one has no TTL (the one
         // documented exception: it must survive until an admin lifts it).
-        let px = record.expires_at.map(|end| {
-            let lasts = end.saturating_since(record.blocked_at);
-            ceil_millis(lasts)
-                .saturating_add(1)
-                .saturating_add(self.inner.grace_ms)
-        });
+        let px = crate::plan::block_px(record, self.inner.grace_ms);
         let reply: Value = self
             .run(|mut c| async move {
                 let mut cmd = redis::cmd("SET");

@@ -54,3 +54,8 @@ async fn blocklist() {
 async fn key_isolation() {
     conformance::key_isolation(&store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan() {
+    conformance::plan_properties(&store, &config()).await;
+}
