@@ -79,6 +79,8 @@ pub(crate) struct StoreSettings {
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
+    /// The deadline for one whole [`Store::evaluate`] (connection included).
+    check_timeout: Duration,
 }
 
 struct Inner {
@@ -98,6 +100,7 @@ impl fmt::Debug for RedisStore {
             .field("mode", &s.mode)
             .field("connect_timeout", &s.connect_timeout)
             .field("command_timeout", &s.command_timeout)
+            .field("check_timeout", &self.check_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +113,7 @@ impl RedisStore {
         };
         let grace_ms = ceil_millis(settings.grace);
         Self {
+            check_timeout: settings.command_timeout,
             inner: Arc::new(Inner {
                 backend,
                 lanes,
@@ -143,6 +147,38 @@ impl RedisStore {
             grace: Duration::ZERO,
         };
         Self::new(Backend::Single(pool), settings)
+    }
+
+    /// Sets the deadline for one whole update ([`Store::evaluate`]): getting a connection,
+    /// the plan script, and on Cluster every step of a plan that spans slots. When it passes,
+    /// the call fails with [`StoreError::Timeout`] and the engine's `FailMode` decides.
+    /// Default: the command timeout. Admin calls keep the per-command timeouts only.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sentinel_storage_redis::RedisStore;
+    /// let store = RedisStore::from_url("redis://127.0.0.1:6379")?
+    ///     .with_check_timeout(Duration::from_millis(50))?;
+    /// assert_eq!(store.check_timeout(), Duration::from_millis(50));
+    /// assert!(store.clone().with_check_timeout(Duration::ZERO).is_err());
+    /// # Ok::<(), sentinel_storage_redis::RedisConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`RedisConfigError::Invalid`] for a zero timeout.
+    pub fn with_check_timeout(mut self, timeout: Duration) -> Result<Self, RedisConfigError> {
+        if timeout.is_zero() {
+            return Err(RedisConfigError::Invalid(
+                "check_timeout must be positive (it bounds every check; use e.g. 200 ms)".into(),
+            ));
+        }
+        self.check_timeout = timeout;
+        Ok(self)
+    }
+
+    /// The deadline for one whole update (see [`RedisStore::with_check_timeout`]).
+    pub fn check_timeout(&self) -> Duration {
+        self.check_timeout
     }
 
     /// Where "now" comes from.
@@ -403,6 +439,18 @@ impl DebounceStore for RedisStore {
 #[async_trait]
 impl Store for RedisStore {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        tokio::time::timeout(self.check_timeout, self.evaluate_within(plan))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::debug!(timeout = ?self.check_timeout, "Redis check passed its deadline");
+                Err(StoreError::Timeout(self.check_timeout))
+            })
+    }
+}
+
+impl RedisStore {
+    /// [`Store::evaluate`] without the whole-check deadline.
+    async fn evaluate_within(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         if !self.one_slot(plan) {
             return sentinel_core::plan::evaluate_stepwise(self, plan).await;
         }
