@@ -1,5 +1,6 @@
 //! The engine: [`Sentinel`] checks events in the order blocklist → debounce → rate limit.
 
+mod deny_cache;
 mod hook;
 mod stats;
 mod verdict;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use deny_cache::{Cached, DenyCache};
 use stats::{Counters, bump};
 
 use crate::clock::duration_to_micros;
@@ -39,6 +41,9 @@ pub enum FailMode {
     /// across processes.
     Fallback,
 }
+
+/// The default [`SentinelBuilder::deny_cache_ttl`]: 1 s.
+pub const DEFAULT_DENY_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Who `escalation` blocks are attributed to.
 pub const ESCALATION_BLOCKER: &str = "sentinel:escalation";
@@ -85,6 +90,7 @@ struct Inner {
     on_debounced: Vec<Hook>,
     on_blocked: Vec<Hook>,
     counters: Counters,
+    deny: DenyCache,
 }
 
 impl fmt::Debug for Sentinel {
@@ -262,7 +268,30 @@ impl Sentinel {
         let inner = &self.inner;
         let (policy_name, policy) = inner.policies.resolve(event.handler());
         let plan = self.plan(event, policy_name, policy, now);
-        let outcome = store.evaluate(&plan).await?;
+        let outcome = match inner.deny.get(&plan) {
+            Some(Cached::Blocked(record)) => PlanOutcome::Blocked { index: 0, record },
+            Some(Cached::Throttled { index, decision }) => PlanOutcome::Throttled {
+                index,
+                decision,
+                escalated: None,
+            },
+            None => {
+                let outcome = store.evaluate(&plan).await?;
+                match &outcome {
+                    PlanOutcome::Blocked { index, record } => {
+                        inner.deny.blocked(&plan, *index, record);
+                    }
+                    PlanOutcome::Throttled {
+                        escalated: Some(_), ..
+                    } => inner.deny.clear(),
+                    PlanOutcome::Throttled {
+                        index, decision, ..
+                    } => inner.deny.throttled(&plan, *index, decision),
+                    _ => {}
+                }
+                outcome
+            }
+        };
         Ok(self.verdict(event, policy_name, policy, &plan, outcome))
     }
 
@@ -354,6 +383,7 @@ impl Sentinel {
         blocked_by: impl Into<String>,
     ) -> Result<BlockRecord, Error> {
         let record = BlockRecord::new(reason, blocked_by, self.inner.clock.now(), duration);
+        self.inner.deny.clear();
         self.inner
             .store
             .block(&self.inner.keys.block_key(subject), &record)
@@ -366,6 +396,7 @@ impl Sentinel {
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn unblock(&self, subject: &Subject) -> Result<bool, Error> {
+        self.inner.deny.clear();
         Ok(self
             .inner
             .store
@@ -412,6 +443,7 @@ impl Sentinel {
     pub async fn reset(&self, subject: &Subject, handler: Option<&str>) -> Result<(), Error> {
         let (name, policy) = self.inner.policies.resolve(handler);
         let keys = &self.inner.keys;
+        self.inner.deny.clear();
         for (i, rl) in policy.limits().iter().enumerate() {
             let key = keys.limit_key(rl.algorithm, subject, name, i);
             self.inner.store.reset(&key).await?;
@@ -456,6 +488,7 @@ pub struct SentinelBuilder {
     policies: Option<PolicyRegistry>,
     fail_mode: FailMode,
     probe_every: Duration,
+    deny_cache_ttl: Duration,
     on_throttled: Vec<Hook>,
     on_debounced: Vec<Hook>,
     on_blocked: Vec<Hook>,
@@ -480,6 +513,7 @@ impl Default for SentinelBuilder {
             policies: None,
             fail_mode: FailMode::default(),
             probe_every: Duration::from_secs(1),
+            deny_cache_ttl: DEFAULT_DENY_CACHE_TTL,
             on_throttled: Vec::new(),
             on_debounced: Vec::new(),
             on_blocked: Vec::new(),
@@ -534,6 +568,22 @@ impl SentinelBuilder {
     #[must_use]
     pub fn fallback_probe_interval(mut self, every: Duration) -> Self {
         self.probe_every = every;
+        self
+    }
+
+    /// How long this process may answer a denied subject without the store (default
+    /// [`DEFAULT_DENY_CACHE_TTL`], 1 s; zero turns the cache off).
+    ///
+    /// After a `Blocked` verdict, later updates of the same user (or chat) are answered
+    /// locally until the block ends; after a `Throttled` verdict, the same question (same
+    /// blocks, limits and cost 1, no debounce, no escalation) until its `retry_after` — each
+    /// capped at this TTL, so a block or unblock made by another process reaches this one
+    /// within it. Blocks, unblocks and resets through this engine, and escalations, clear the
+    /// cache. In one process the verdicts are exactly those without the cache (a property
+    /// test checks it); a flood from one subject then costs about one store call per TTL.
+    #[must_use]
+    pub fn deny_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.deny_cache_ttl = ttl;
         self
     }
 
@@ -604,6 +654,7 @@ impl SentinelBuilder {
                 on_debounced: self.on_debounced,
                 on_blocked: self.on_blocked,
                 counters: Counters::default(),
+                deny: DenyCache::new(self.deny_cache_ttl),
             }),
         })
     }

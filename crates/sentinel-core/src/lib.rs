@@ -54,8 +54,8 @@ pub use blocklist::{BlockRecord, Escalation};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use decision::{Decision, ceil_secs};
 pub use engine::{
-    Allowed, Blocked, Debounced, ESCALATION_BLOCKER, FailMode, Hook, HookContext, HookFuture,
-    Sentinel, SentinelBuilder, Stats, Throttled, Verdict,
+    Allowed, Blocked, DEFAULT_DENY_CACHE_TTL, Debounced, ESCALATION_BLOCKER, FailMode, Hook,
+    HookContext, HookFuture, Sentinel, SentinelBuilder, Stats, Throttled, Verdict,
 };
 pub use error::{BoxError, ConfigError, Error, StoreError};
 pub use event::Event;
