@@ -35,7 +35,7 @@ tasks:
   test                   nextest (or cargo test) on the workspace with all features, then doctests
   doc                    cargo doc --workspace --all-features --no-deps, warnings denied
   deny                   cargo deny check bans licenses sources (advisories if a database is offline)
-  bench [AREA] [-- ARGS] criterion benches; AREA is memory, redis, alerts or all (default)
+  bench [AREA] [-- ARGS] criterion benches; AREA is engine, memory, redis, alerts or all (default)
   demo [-- ARGS]         cargo run --example quickstart
   help                   this text
 ";

@@ -228,6 +228,7 @@ fn advisory_db() -> Option<PathBuf> {
 
 /// `(package, bench target)` of each bench area.
 const BENCHES: &[(&str, &str, &str)] = &[
+    ("engine", "sentinel", "engine"),
     ("memory", "sentinel-storage-memory", "memory"),
     ("redis", "sentinel-storage-redis", "redis"),
     ("alerts", "telemon-alerts", "alerts"),
@@ -242,9 +243,10 @@ pub(crate) fn bench(args: &[String]) -> Result<(), DynError> {
         .filter(|(name, _, _)| area == "all" || *name == area)
         .collect();
     if chosen.is_empty() {
-        return Err(
-            format!("unknown bench area `{area}`: use memory, redis, alerts or all").into(),
-        );
+        return Err(format!(
+            "unknown bench area `{area}`: use engine, memory, redis, alerts or all"
+        )
+        .into());
     }
     for (_, package, bench) in chosen {
         let mut command = cargo();
