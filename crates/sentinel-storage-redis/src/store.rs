@@ -312,6 +312,10 @@ impl RedisStore {
 
     /// Whether every key of `plan` can go into one script call: always on a standalone server,
     /// on Cluster only when they all hash to one slot.
+    #[cfg_attr(
+        not(feature = "cluster"),
+        expect(unused_variables, reason = "only Cluster looks at the keys")
+    )]
     fn one_slot(&self, plan: &Plan) -> bool {
         match &self.inner.backend {
             Backend::Single(_) => true,
