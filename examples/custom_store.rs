@@ -19,8 +19,8 @@ use std::time::Duration;
 use sentinel::async_trait;
 use sentinel::{
     Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Event, ManualClock, Policy,
-    PolicyRegistry, Quota, RateLimitState, RateLimitStore, Scope, Sentinel, StoreError, Timestamp,
-    Verdict,
+    PolicyRegistry, Quota, RateLimitState, RateLimitStore, Scope, Sentinel, Store, StoreError,
+    Timestamp, Verdict,
 };
 
 /// Everything in one map, guarded by one lock.
@@ -128,6 +128,11 @@ impl BlocklistStore for HashMapStore {
             .collect())
     }
 }
+
+/// The one operation the engine calls per update: the default, written with the three traits
+/// above, is enough for a store like this one (a store that can decide a whole plan in one
+/// transaction overrides `evaluate`).
+impl Store for HashMapStore {}
 
 /// Drives a future that never waits on I/O (this store never does) to completion, so the
 /// example needs no async runtime.

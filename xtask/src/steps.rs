@@ -261,6 +261,7 @@ fn advisory_db() -> Option<PathBuf> {
 
 /// `(package, bench target)` of each bench area.
 const BENCHES: &[(&str, &str, &str)] = &[
+    ("engine", "sentinel", "engine"),
     ("memory", "sentinel-storage-memory", "memory"),
     ("redis", "sentinel-storage-redis", "redis"),
     ("alerts", "telemon-alerts", "alerts"),
@@ -280,7 +281,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), DynError> {
         .collect();
     if chosen.is_empty() {
         return Err(format!(
-            "unknown bench area `{area}`: use memory, redis, alerts, scrub or all"
+            "unknown bench area `{area}`: use engine, memory, redis, alerts, scrub or all"
         )
         .into());
     }

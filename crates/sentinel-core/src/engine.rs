@@ -1,5 +1,6 @@
 //! The engine: [`Sentinel`] checks events in the order blocklist → debounce → rate limit.
 
+mod deny_cache;
 mod hook;
 mod stats;
 mod verdict;
@@ -14,13 +15,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use deny_cache::{Cached, DenyCache};
 use stats::{Counters, bump};
 
 use crate::clock::duration_to_micros;
 use crate::error::BoxError;
+use crate::plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 use crate::{
-    Algorithm, BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind,
-    PolicyRegistry, Quota, Store, StoreError, Subject, SystemClock, Timestamp,
+    BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind, Policy,
+    PolicyRegistry, Quota, Scope, Store, StoreError, Subject, SystemClock, Timestamp,
 };
 
 /// What a store error means for the event being checked.
@@ -38,6 +41,9 @@ pub enum FailMode {
     /// across processes.
     Fallback,
 }
+
+/// The default [`SentinelBuilder::deny_cache_ttl`]: 1 s.
+pub const DEFAULT_DENY_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Who `escalation` blocks are attributed to.
 pub const ESCALATION_BLOCKER: &str = "sentinel:escalation";
@@ -84,6 +90,7 @@ struct Inner {
     on_debounced: Vec<Hook>,
     on_blocked: Vec<Hook>,
     counters: Counters,
+    deny: DenyCache,
 }
 
 impl fmt::Debug for Sentinel {
@@ -198,6 +205,60 @@ impl Sentinel {
             .or_else(|| event.chat().map(Subject::Chat))
     }
 
+    /// The plan for `event` under `policy` (named `policy_name`) at `now`.
+    fn plan(&self, event: &Event, policy_name: &str, policy: &Policy, now: Timestamp) -> Plan {
+        let keys = &self.inner.keys;
+        let mut plan = Plan::new(now);
+        plan.blocks = Self::block_subjects(event)
+            .map(|s| keys.block_key(&s))
+            .collect();
+        if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
+            let subject = Subject::for_event(rule.scope, event);
+            plan.debounce = Some(DebounceStep {
+                key: keys.debounce_key(&subject, policy_name, fp),
+                window: rule.window,
+            });
+        }
+        let cost = event.cost().unwrap_or(policy.cost()).max(1);
+        plan.limits = policy
+            .limits()
+            .iter()
+            .enumerate()
+            .map(|(i, rl)| LimitStep {
+                key: keys.limit_key(
+                    rl.algorithm,
+                    &Subject::for_event(rl.scope, event),
+                    policy_name,
+                    i,
+                ),
+                algorithm: rl.algorithm,
+                quota: rl.quota,
+                cost,
+            })
+            .collect();
+        if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event))
+            // `Escalation::new` validated these bounds, so this quota is valid.
+            && let Ok(quota) = Quota::new(esc.strikes(), esc.within())
+        {
+            plan.strike = Some(StrikeStep {
+                key: keys.key(KeyKind::Strikes, &offender, policy_name),
+                quota,
+                block_key: keys.block_key(&offender),
+                record: BlockRecord::new(
+                    format!(
+                        "throttled {} times within {:?} on policy {policy_name}",
+                        esc.strikes(),
+                        esc.within()
+                    ),
+                    ESCALATION_BLOCKER,
+                    now,
+                    esc.block_for(),
+                ),
+            });
+        }
+        plan
+    }
+
     async fn decide(
         &self,
         store: &dyn Store,
@@ -206,86 +267,87 @@ impl Sentinel {
     ) -> Result<Verdict, StoreError> {
         let inner = &self.inner;
         let (policy_name, policy) = inner.policies.resolve(event.handler());
+        let plan = self.plan(event, policy_name, policy, now);
+        let outcome = match inner.deny.get(&plan) {
+            Some(Cached::Blocked(record)) => PlanOutcome::Blocked { index: 0, record },
+            Some(Cached::Throttled { index, decision }) => PlanOutcome::Throttled {
+                index,
+                decision,
+                escalated: None,
+            },
+            None => {
+                let outcome = store.evaluate(&plan).await?;
+                match &outcome {
+                    PlanOutcome::Blocked { index, record } => {
+                        inner.deny.blocked(&plan, *index, record);
+                    }
+                    PlanOutcome::Throttled {
+                        escalated: Some(_), ..
+                    } => inner.deny.clear(),
+                    PlanOutcome::Throttled {
+                        index, decision, ..
+                    } => inner.deny.throttled(&plan, *index, decision),
+                    _ => {}
+                }
+                outcome
+            }
+        };
+        Ok(self.verdict(event, policy_name, policy, &plan, outcome))
+    }
 
-        for subject in Self::block_subjects(event) {
-            let key = inner.keys.block_key(&subject);
-            if let Some(record) = store.blocked(&key, now).await? {
-                return Ok(Verdict::Blocked(Blocked {
-                    remaining: record.remaining(now),
+    /// The verdict for the facts a store returned for `plan`.
+    fn verdict(
+        &self,
+        event: &Event,
+        policy_name: &str,
+        policy: &Policy,
+        plan: &Plan,
+        outcome: PlanOutcome,
+    ) -> Verdict {
+        match outcome {
+            PlanOutcome::Blocked { index, record } => {
+                let subject = Self::block_subjects(event)
+                    .nth(index)
+                    .unwrap_or(Subject::Global);
+                Verdict::Blocked(Blocked {
+                    remaining: record.remaining(plan.now),
                     subject,
                     record,
-                }));
+                })
             }
-        }
-
-        if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
-            let subject = Subject::for_event(rule.scope, event);
-            let key = inner.keys.debounce_key(&subject, policy_name, fp);
-            if !store.debounce(&key, rule.window, now).await? {
-                return Ok(Verdict::Debounced(Debounced {
-                    policy: policy_name.to_owned(),
-                    fingerprint: *fp,
-                    window: rule.window,
-                }));
-            }
-        }
-
-        let Some(rl) = policy.limit() else {
-            return Ok(Verdict::Allowed(Allowed {
+            PlanOutcome::Debounced => Verdict::Debounced(Debounced {
                 policy: policy_name.to_owned(),
-                decision: None,
-                degraded: false,
-            }));
-        };
-        let subject = Subject::for_event(rl.scope, event);
-        let key = inner
-            .keys
-            .key(KeyKind::RateLimit(rl.algorithm), &subject, policy_name);
-        let cost = event.cost().unwrap_or(policy.cost()).max(1);
-        let decision = store.hit(&key, rl.algorithm, &rl.quota, cost, now).await?;
-        if decision.allowed {
-            return Ok(Verdict::Allowed(Allowed {
+                fingerprint: event
+                    .fingerprint()
+                    .copied()
+                    .unwrap_or_else(|| crate::Fingerprint::of([])),
+                window: plan.debounce.as_ref().map_or(Duration::ZERO, |d| d.window),
+            }),
+            PlanOutcome::Allowed { decision } => Verdict::Allowed(Allowed {
                 policy: policy_name.to_owned(),
-                decision: Some(decision),
+                decision,
                 degraded: false,
-            }));
-        }
-
-        let mut escalated = None;
-        if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event)) {
-            let strikes_key = inner.keys.key(KeyKind::Strikes, &offender, policy_name);
-            // `Escalation::new` validated these bounds, so this quota is valid.
-            if let Ok(q) = Quota::new(esc.strikes(), esc.within()) {
-                let strike = store
-                    .hit(&strikes_key, Algorithm::SlidingWindow, &q, 1, now)
-                    .await?;
-                if !strike.allowed || strike.remaining == 0 {
-                    let record = BlockRecord::new(
-                        format!(
-                            "throttled {} times within {:?} on policy {policy_name}",
-                            esc.strikes(),
-                            esc.within()
-                        ),
-                        ESCALATION_BLOCKER,
-                        now,
-                        esc.block_for(),
-                    );
-                    store
-                        .block(&inner.keys.block_key(&offender), &record)
-                        .await?;
-                    store.reset(&strikes_key).await?;
-                    bump(&inner.counters.escalations);
-                    tracing::info!(subject = %offender, "sentinel escalation: blocked");
-                    escalated = Some(record);
+            }),
+            PlanOutcome::Throttled {
+                index,
+                decision,
+                escalated,
+            } => {
+                let scope = policy.limits().get(index).map_or(Scope::User, |l| l.scope);
+                if escalated.is_some() {
+                    bump(&self.inner.counters.escalations);
+                    if let Some(offender) = Self::offender(event) {
+                        tracing::info!(subject = %offender, "sentinel escalation: blocked");
+                    }
                 }
+                Verdict::Throttled(Throttled {
+                    policy: policy_name.to_owned(),
+                    subject: Subject::for_event(scope, event),
+                    decision,
+                    escalated,
+                })
             }
         }
-        Ok(Verdict::Throttled(Throttled {
-            policy: policy_name.to_owned(),
-            subject,
-            decision,
-            escalated,
-        }))
     }
 
     /// A snapshot of the counters.
@@ -321,6 +383,7 @@ impl Sentinel {
         blocked_by: impl Into<String>,
     ) -> Result<BlockRecord, Error> {
         let record = BlockRecord::new(reason, blocked_by, self.inner.clock.now(), duration);
+        self.inner.deny.clear();
         self.inner
             .store
             .block(&self.inner.keys.block_key(subject), &record)
@@ -333,6 +396,7 @@ impl Sentinel {
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn unblock(&self, subject: &Subject) -> Result<bool, Error> {
+        self.inner.deny.clear();
         Ok(self
             .inner
             .store
@@ -371,15 +435,17 @@ impl Sentinel {
             .collect())
     }
 
-    /// Forgets the rate-limit state and strikes of `subject` under the policy for `handler`.
+    /// Forgets the rate-limit state (every limit) and strikes of `subject` under the policy
+    /// for `handler`.
     ///
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn reset(&self, subject: &Subject, handler: Option<&str>) -> Result<(), Error> {
         let (name, policy) = self.inner.policies.resolve(handler);
         let keys = &self.inner.keys;
-        if let Some(rl) = policy.limit() {
-            let key = keys.key(KeyKind::RateLimit(rl.algorithm), subject, name);
+        self.inner.deny.clear();
+        for (i, rl) in policy.limits().iter().enumerate() {
+            let key = keys.limit_key(rl.algorithm, subject, name, i);
             self.inner.store.reset(&key).await?;
         }
         self.inner
@@ -389,28 +455,27 @@ impl Sentinel {
         Ok(())
     }
 
-    /// The rate-limit decision `event` would get now, without consuming anything. `None` when
-    /// its policy has no rate limit.
+    /// The rate-limit decision `event` would get now, without consuming anything: of its
+    /// policy's limits, the one with the fewest units left. `None` when its policy has no
+    /// rate limit.
     ///
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn peek(&self, event: &Event) -> Result<Option<Decision>, Error> {
         let (name, policy) = self.inner.policies.resolve(event.handler());
-        let Some(rl) = policy.limit() else {
-            return Ok(None);
-        };
-        let subject = Subject::for_event(rl.scope, event);
-        let key = self
-            .inner
-            .keys
-            .key(KeyKind::RateLimit(rl.algorithm), &subject, name);
         let now = self.inner.clock.now();
-        Ok(Some(
-            self.inner
-                .store
-                .peek(&key, rl.algorithm, &rl.quota, now)
-                .await?,
-        ))
+        let mut decisions = Vec::with_capacity(policy.limits().len());
+        for (i, rl) in policy.limits().iter().enumerate() {
+            let subject = Subject::for_event(rl.scope, event);
+            let key = self.inner.keys.limit_key(rl.algorithm, &subject, name, i);
+            decisions.push(
+                self.inner
+                    .store
+                    .peek(&key, rl.algorithm, &rl.quota, now)
+                    .await?,
+            );
+        }
+        Ok(crate::plan::tightest(&decisions))
     }
 }
 
@@ -423,6 +488,7 @@ pub struct SentinelBuilder {
     policies: Option<PolicyRegistry>,
     fail_mode: FailMode,
     probe_every: Duration,
+    deny_cache_ttl: Duration,
     on_throttled: Vec<Hook>,
     on_debounced: Vec<Hook>,
     on_blocked: Vec<Hook>,
@@ -447,6 +513,7 @@ impl Default for SentinelBuilder {
             policies: None,
             fail_mode: FailMode::default(),
             probe_every: Duration::from_secs(1),
+            deny_cache_ttl: DEFAULT_DENY_CACHE_TTL,
             on_throttled: Vec::new(),
             on_debounced: Vec::new(),
             on_blocked: Vec::new(),
@@ -501,6 +568,22 @@ impl SentinelBuilder {
     #[must_use]
     pub fn fallback_probe_interval(mut self, every: Duration) -> Self {
         self.probe_every = every;
+        self
+    }
+
+    /// How long this process may answer a denied subject without the store (default
+    /// [`DEFAULT_DENY_CACHE_TTL`], 1 s; zero turns the cache off).
+    ///
+    /// After a `Blocked` verdict, later updates of the same user (or chat) are answered
+    /// locally until the block ends; after a `Throttled` verdict, the same question (same
+    /// blocks, limits and cost 1, no debounce, no escalation) until its `retry_after` — each
+    /// capped at this TTL, so a block or unblock made by another process reaches this one
+    /// within it. Blocks, unblocks and resets through this engine, and escalations, clear the
+    /// cache. In one process the verdicts are exactly those without the cache (a property
+    /// test checks it); a flood from one subject then costs about one store call per TTL.
+    #[must_use]
+    pub fn deny_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.deny_cache_ttl = ttl;
         self
     }
 
@@ -571,6 +654,7 @@ impl SentinelBuilder {
                 on_debounced: self.on_debounced,
                 on_blocked: self.on_blocked,
                 counters: Counters::default(),
+                deny: DenyCache::new(self.deny_cache_ttl),
             }),
         })
     }

@@ -144,11 +144,20 @@ const MAX_PLAIN: usize = 64;
 /// assert!(escape("a:b{c}").starts_with('#'));
 /// ```
 pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(MAX_PLAIN) + 1);
+    write_escaped(&mut out, s);
+    out
+}
+
+/// [`escape`] appended to `out`.
+fn write_escaped(out: &mut String, s: &str) {
     if s.len() <= MAX_PLAIN && s.bytes().all(is_plain) {
-        format!("={s}")
+        out.push('=');
+        out.push_str(s);
     } else {
         let d = Sha256::digest(s.as_bytes());
-        format!("#{}", hex::encode(&d[..16]))
+        out.push('#');
+        out.push_str(&hex::encode(&d[..16]));
     }
 }
 
@@ -193,13 +202,63 @@ impl KeyBuilder {
 
     /// The key of `kind` for `subject` and `handler`.
     pub fn key(&self, kind: KeyKind, subject: &Subject, handler: &str) -> String {
-        format!(
-            "{}:{}:{{{}}}:{}",
-            self.prefix,
-            kind.as_str(),
-            subject.encode(),
-            escape(handler)
-        )
+        let mut key = String::with_capacity(self.prefix.len() + 48 + handler.len());
+        self.write_key(&mut key, kind, subject, handler);
+        key
+    }
+
+    /// Appends the key of `kind` for `subject` and `handler` to `out`, in one buffer (no
+    /// intermediate strings for the subject or a plain handler name).
+    pub fn write_key(&self, out: &mut String, kind: KeyKind, subject: &Subject, handler: &str) {
+        use fmt::Write as _;
+        out.push_str(&self.prefix);
+        out.push(':');
+        out.push_str(kind.as_str());
+        out.push_str(":{");
+        // Writing into a String cannot fail.
+        let _ = match subject {
+            Subject::User(u) => write!(out, "u{u}"),
+            Subject::Chat(c) => write!(out, "c{c}"),
+            Subject::UserInChat { user, chat } => write!(out, "u{user}c{chat}"),
+            Subject::Global => {
+                out.push('g');
+                Ok(())
+            }
+            Subject::Custom(s) => {
+                out.push('x');
+                write_escaped(out, s);
+                Ok(())
+            }
+        };
+        out.push_str("}:");
+        write_escaped(out, handler);
+    }
+
+    /// The key of the rate limit at `index` in its policy: [`KeyBuilder::key`] for the first
+    /// (index 0), followed by `:` and the index for the others, so two limits of one policy
+    /// never share state.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, KeyBuilder, Subject};
+    /// let keys = KeyBuilder::new("bot")?;
+    /// assert_eq!(keys.limit_key(Algorithm::Gcra, &Subject::User(1), "h", 0), "bot:rl-gcra:{u1}:=h");
+    /// assert_eq!(keys.limit_key(Algorithm::Gcra, &Subject::User(1), "h", 2), "bot:rl-gcra:{u1}:=h:2");
+    /// # Ok::<(), sentinel_core::ConfigError>(())
+    /// ```
+    pub fn limit_key(
+        &self,
+        algorithm: Algorithm,
+        subject: &Subject,
+        handler: &str,
+        index: usize,
+    ) -> String {
+        let mut key = self.key(KeyKind::RateLimit(algorithm), subject, handler);
+        if index > 0 {
+            use fmt::Write as _;
+            // Writing into a String cannot fail.
+            let _ = write!(key, ":{index}");
+        }
+        key
     }
 
     /// The debounce key: the [`KeyKind::Debounce`] key followed by `:` and the fingerprint.

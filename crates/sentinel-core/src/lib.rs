@@ -43,6 +43,7 @@ mod error;
 mod event;
 mod fingerprint;
 pub mod key;
+pub mod plan;
 mod policy;
 mod quota;
 pub mod redact;
@@ -56,13 +57,14 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use coordination::CoordinationStore;
 pub use decision::{Decision, ceil_secs};
 pub use engine::{
-    Allowed, Blocked, Debounced, ESCALATION_BLOCKER, FailMode, Hook, HookContext, HookFuture,
-    Sentinel, SentinelBuilder, Stats, Throttled, Verdict,
+    Allowed, Blocked, DEFAULT_DENY_CACHE_TTL, Debounced, ESCALATION_BLOCKER, FailMode, Hook,
+    HookContext, HookFuture, Sentinel, SentinelBuilder, Stats, Throttled, Verdict,
 };
 pub use error::{BoxError, ConfigError, Error, StoreError};
 pub use event::Event;
 pub use fingerprint::Fingerprint;
 pub use key::{KeyBuilder, KeyKind, Scope, Subject};
-pub use policy::{Debounce, Policy, PolicyRegistry, PolicyRegistryBuilder, RateLimit};
+pub use plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
+pub use policy::{Debounce, MAX_LIMITS, Policy, PolicyRegistry, PolicyRegistryBuilder, RateLimit};
 pub use quota::{MAX_PERIOD, MIN_PERIOD, Quota};
 pub use store::{BlocklistStore, DebounceStore, RateLimitStore, Store};

@@ -40,7 +40,7 @@ pub struct Debounce {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    rate_limit: Option<RateLimit>,
+    limits: Vec<RateLimit>,
     debounce: Option<Debounce>,
     cost: u32,
     escalation: Option<Escalation>,
@@ -56,7 +56,7 @@ impl Policy {
     /// A policy that does nothing yet; add a rate limit and/or a debounce window.
     pub const fn new() -> Self {
         Self {
-            rate_limit: None,
+            limits: Vec::new(),
             debounce: None,
             cost: 1,
             escalation: None,
@@ -64,9 +64,22 @@ impl Policy {
     }
 
     /// Limits events by `quota` with `algorithm`, counted per `scope`.
+    ///
+    /// Call it again to add more limits (a per-user and a per-chat limit, or 20 per minute
+    /// and 300 per hour): an event passes only when every limit grants it, and when one
+    /// refuses, none is consumed.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, Policy, Quota, Scope};
+    /// let p = Policy::new()
+    ///     .rate_limit(Quota::per_minute(20)?, Algorithm::SlidingWindow, Scope::User)
+    ///     .rate_limit(Quota::per_hour(300)?, Algorithm::FixedWindow, Scope::User);
+    /// assert_eq!(p.limits().len(), 2);
+    /// # Ok::<(), sentinel_core::ConfigError>(())
+    /// ```
     #[must_use]
-    pub const fn rate_limit(mut self, quota: Quota, algorithm: Algorithm, scope: Scope) -> Self {
-        self.rate_limit = Some(RateLimit {
+    pub fn rate_limit(mut self, quota: Quota, algorithm: Algorithm, scope: Scope) -> Self {
+        self.limits.push(RateLimit {
             quota,
             algorithm,
             scope,
@@ -95,9 +108,14 @@ impl Policy {
         self
     }
 
-    /// The rate limit, if any.
-    pub const fn limit(&self) -> Option<&RateLimit> {
-        self.rate_limit.as_ref()
+    /// The first rate limit, if any.
+    pub fn limit(&self) -> Option<&RateLimit> {
+        self.limits.first()
+    }
+
+    /// Every rate limit, in the order they were added.
+    pub fn limits(&self) -> &[RateLimit] {
+        &self.limits
     }
 
     /// The debounce rule, if any.
@@ -120,13 +138,19 @@ impl Policy {
     /// # Errors
     /// A [`ConfigError`] naming what to change.
     pub fn validate(&self, name: &str) -> Result<(), ConfigError> {
-        if self.rate_limit.is_none() && self.debounce.is_none() {
+        if self.limits.is_empty() && self.debounce.is_none() {
             return Err(ConfigError::EmptyPolicy(name.to_owned()));
         }
         if self.cost == 0 {
             return Err(ConfigError::ZeroCost);
         }
-        if let Some(rl) = &self.rate_limit {
+        if self.limits.len() > MAX_LIMITS {
+            return Err(ConfigError::Invalid(format!(
+                "policy {name:?} has {} rate limits; at most {MAX_LIMITS} are supported",
+                self.limits.len()
+            )));
+        }
+        for rl in &self.limits {
             if self.cost > rl.quota.limit() {
                 return Err(ConfigError::CostExceedsLimit {
                     cost: self.cost,
@@ -141,7 +165,8 @@ impl Policy {
                     max: SlidingWindowState::MAX_LIMIT,
                 });
             }
-        } else if self.escalation.is_some() {
+        }
+        if self.limits.is_empty() && self.escalation.is_some() {
             return Err(ConfigError::InvalidEscalation(format!(
                 "policy {name:?} escalates throttles but has no rate limit"
             )));
@@ -154,6 +179,9 @@ impl Policy {
         Ok(())
     }
 }
+
+/// The most rate limits one policy may hold.
+pub const MAX_LIMITS: usize = 8;
 
 /// The key part used for the default policy. Named policies may not start with `_`.
 pub(crate) const DEFAULT_POLICY_KEY: &str = "_";

@@ -1,7 +1,7 @@
 //! Storage traits: what a backend must do. Object-safe, `Send + Sync`, usable as
 //! `Arc<dyn Store>`.
 //!
-//! A backend implements the three traits; [`Store`] is implemented for it automatically. The
+//! A backend implements the three traits and [`Store`] (whose one method has a default). The
 //! conformance suite in `sentinel-testkit` checks any implementation against the reference
 //! semantics of this crate's algorithms.
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::plan::{Plan, PlanOutcome};
 use crate::{Algorithm, BlockRecord, Decision, Quota, StoreError, Timestamp};
 
 /// Atomic rate-limit steps.
@@ -76,10 +77,31 @@ pub trait BlocklistStore: Send + Sync {
     ) -> Result<Vec<(String, BlockRecord)>, StoreError>;
 }
 
-/// A complete backend: all three traits.
-pub trait Store: RateLimitStore + DebounceStore + BlocklistStore {}
+/// A complete backend: the three single-purpose traits (the admin API uses them) and the
+/// one operation the engine calls per update, [`Store::evaluate`].
+///
+/// `evaluate` has a default written with the single-purpose calls
+/// ([`evaluate_stepwise`](crate::plan::evaluate_stepwise)), so a custom store needs only
+/// `impl Store for MyStore {}`; a store that can decide a whole plan at once (the memory store
+/// in one pass, Redis in one script) overrides it.
+#[async_trait]
+pub trait Store: RateLimitStore + DebounceStore + BlocklistStore {
+    /// Evaluates `plan` atomically in the order blocklist → debounce → rate limits → strike →
+    /// block, and returns the facts of the verdict (see [`crate::plan`]).
+    ///
+    /// # Errors
+    /// The store's errors; nothing is decided then.
+    async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        crate::plan::evaluate_stepwise(self, plan).await
+    }
+}
 
-impl<T: RateLimitStore + DebounceStore + BlocklistStore + ?Sized> Store for T {}
+#[async_trait]
+impl<T: Store + ?Sized> Store for Arc<T> {
+    async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        (**self).evaluate(plan).await
+    }
+}
 
 #[async_trait]
 impl<T: RateLimitStore + ?Sized> RateLimitStore for Arc<T> {

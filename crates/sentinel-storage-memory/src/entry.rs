@@ -244,10 +244,29 @@ impl Entry {
         quota: &Quota,
         now: Timestamp,
     ) -> Option<Decision> {
+        self.core_state(algorithm).map(|s| s.peek(now, quota))
+    }
+
+    /// The decision `cost` units would get at `now`, on a copy: nothing is recorded. The same
+    /// decision [`Entry::hit`] would make.
+    pub(crate) fn trial(
+        &self,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Decision {
+        self.core_state(algorithm)
+            .unwrap_or_else(|| RateLimitState::new(algorithm))
+            .step(now, quota, cost)
+    }
+
+    /// The entry's state as the core's, if it holds state of `algorithm`.
+    fn core_state(&self, algorithm: Algorithm) -> Option<RateLimitState> {
         if !self.is(algorithm) {
             return None;
         }
-        let state = match &self.state {
+        Some(match &self.state {
             State::Gcra(tat) => RateLimitState::Gcra(GcraState {
                 tat: tat.load(Ordering::Acquire),
             }),
@@ -260,8 +279,7 @@ impl Entry {
                 log: VecDeque::from([(ts, cost)]),
             }),
             State::SlidingMany(s) => RateLimitState::SlidingWindow(SlidingWindowState::clone(s)),
-        };
-        Some(state.peek(now, quota))
+        })
     }
 
     /// Records a debounce sighting at `now`: `true` (and a new window) unless a window is open.

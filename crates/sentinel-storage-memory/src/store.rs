@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use foldhash::fast::RandomState;
+use sentinel_core::plan::{longest_refusal, tightest};
 use sentinel_core::{
-    Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, Quota, RateLimitState,
-    RateLimitStore, StoreError, Timestamp,
+    Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, LimitStep, Plan,
+    PlanOutcome, Quota, RateLimitState, RateLimitStore, Store, StoreError, Timestamp,
 };
 
 use crate::MemoryConfig;
@@ -37,6 +38,12 @@ use crate::shard::Shard;
 ///   [`SlidingWindowState`](sentinel_core::SlidingWindowState) ring buffer. Sliding and fixed
 ///   windows, debounce and blocklist writes take the shard's write lock.
 /// * Every decision is the core's: see [`RateLimitState`].
+/// * The engine's whole update is one synchronous pass ([`MemoryStore::evaluate_sync`]):
+///   blocklist (no lock at all while no key is blocked), debounce, the rate limits, strike
+///   and block. One limit takes the GCRA fast path above; several are tried on copies of
+///   their states and recorded only if all grant, under the write locks of their shards
+///   (taken in shard order, so two updates cannot deadlock). Each step is atomic on its keys;
+///   an admin block landing between two steps of one update is seen by the next update.
 ///
 /// # Idle keys
 ///
@@ -200,6 +207,24 @@ impl MemoryStore {
             }
         }
         let mut shard = Self::write(lock);
+        self.hit_locked(&mut shard, hash, key, algorithm, quota, cost, now)
+    }
+
+    /// One rate-limit step on `key` in its write-locked `shard`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the step's inputs, passed through"
+    )]
+    fn hit_locked(
+        &self,
+        shard: &mut Shard,
+        hash: u64,
+        key: &str,
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Decision, StoreError> {
         if let Some(i) = shard.find(hash, key)
             && let Some(d) = shard.update(i, |e| e.hit(algorithm, quota, cost, now))
         {
@@ -207,9 +232,132 @@ impl MemoryStore {
         }
         let (d, entry) = Entry::first_hit(key, algorithm, quota, cost, now);
         if let Some(entry) = entry {
-            self.admit(&mut shard, hash, entry)?;
+            self.admit(shard, hash, entry)?;
         }
         Ok(d)
+    }
+
+    /// [`Store::evaluate`] without the future: the whole plan in one pass on the calling
+    /// thread. Several rate limits are decided together under the write locks of their shards
+    /// (taken in shard order): each is tried on a copy of its state first, and only when all
+    /// grant are they recorded, so a refusal consumes none.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, LimitStep, ManualClock, Plan, PlanOutcome, Quota, Timestamp};
+    /// use sentinel_storage_memory::MemoryStore;
+    ///
+    /// let store = MemoryStore::new(ManualClock::default());
+    /// let mut plan = Plan::new(Timestamp::from_secs(1));
+    /// let step = |key: &str, limit| LimitStep {
+    ///     key: key.into(), algorithm: Algorithm::Gcra, quota: Quota::per_second(limit).unwrap(), cost: 1,
+    /// };
+    /// plan.limits = vec![step("a", 5), step("b", 1)];
+    /// assert!(matches!(store.evaluate_sync(&plan)?, PlanOutcome::Allowed { .. }));
+    /// // `b` refuses, so `a` is not consumed: it still has 4 of 5.
+    /// assert!(matches!(store.evaluate_sync(&plan)?, PlanOutcome::Throttled { index: 1, .. }));
+    /// assert_eq!(store.peek_sync("a", Algorithm::Gcra, &Quota::per_second(5)?, plan.now).remaining, 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::CapacityReached`] as for [`MemoryStore::hit_sync`].
+    pub fn evaluate_sync(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        let now = plan.now;
+        for (index, key) in plan.blocks.iter().enumerate() {
+            if let Some(record) = self.blocked_sync(key, now) {
+                return Ok(PlanOutcome::Blocked { index, record });
+            }
+        }
+        if let Some(d) = &plan.debounce
+            && !self.debounce_sync(&d.key, d.window, now)?
+        {
+            return Ok(PlanOutcome::Debounced);
+        }
+        let (index, decision) = match plan.limits.as_slice() {
+            [] => return Ok(PlanOutcome::Allowed { decision: None }),
+            [l] => {
+                let d = self.hit_sync(&l.key, l.algorithm, &l.quota, l.cost, now)?;
+                if d.allowed {
+                    return Ok(PlanOutcome::Allowed { decision: Some(d) });
+                }
+                (0, d)
+            }
+            many => match self.hit_all(many, now)? {
+                Ok(decision) => return Ok(PlanOutcome::Allowed { decision }),
+                Err(refusal) => refusal,
+            },
+        };
+        let mut escalated = None;
+        if let Some(s) = &plan.strike {
+            let strike = self.hit_sync(&s.key, Algorithm::SlidingWindow, &s.quota, 1, now)?;
+            if !strike.allowed || strike.remaining == 0 {
+                self.block_sync(&s.block_key, &s.record)?;
+                self.reset_sync(&s.key);
+                escalated = Some(s.record.clone());
+            }
+        }
+        Ok(PlanOutcome::Throttled {
+            index,
+            decision,
+            escalated,
+        })
+    }
+
+    /// Several limits together: `Ok(tightest decision)` when all granted (and were recorded),
+    /// `Err((index, refusal))` when one refused (nothing recorded).
+    fn hit_all(
+        &self,
+        limits: &[LimitStep],
+        now: Timestamp,
+    ) -> Result<Result<Option<Decision>, (usize, Decision)>, StoreError> {
+        let located: Vec<(u64, usize)> = limits
+            .iter()
+            .map(|l| {
+                let hash = self.hasher.hash_one(l.key.as_bytes());
+                (hash, (hash >> 32) as usize & self.mask)
+            })
+            .collect();
+        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
+        order.sort_unstable();
+        order.dedup();
+        let mut guards: Vec<(usize, RwLockWriteGuard<'_, Shard>)> = order
+            .into_iter()
+            .filter_map(|i| {
+                self.shards
+                    .get(i)
+                    .map(|Padded(lock)| (i, Self::write(lock)))
+            })
+            .collect();
+        let mut trials = Vec::with_capacity(limits.len());
+        for (l, &(hash, si)) in limits.iter().zip(&located) {
+            let Some((_, shard)) = guards.iter().find(|(i, _)| *i == si) else {
+                return Err(StoreError::Protocol("shard not locked".into()));
+            };
+            let d = match shard.find_entry(hash, &l.key) {
+                Some(e) => e.trial(l.algorithm, &l.quota, l.cost, now),
+                None => RateLimitState::new(l.algorithm).step(now, &l.quota, l.cost),
+            };
+            trials.push(d);
+        }
+        if let Some(i) = longest_refusal(&trials) {
+            return Ok(Err((i, trials[i])));
+        }
+        let mut decisions = Vec::with_capacity(limits.len());
+        for (l, &(hash, si)) in limits.iter().zip(&located) {
+            let Some((_, shard)) = guards.iter_mut().find(|(i, _)| *i == si) else {
+                return Err(StoreError::Protocol("shard not locked".into()));
+            };
+            decisions.push(self.hit_locked(
+                shard,
+                hash,
+                &l.key,
+                l.algorithm,
+                &l.quota,
+                l.cost,
+                now,
+            )?);
+        }
+        Ok(Ok(tightest(&decisions)))
     }
 
     /// [`RateLimitStore::peek`] without the future.
@@ -484,6 +632,14 @@ impl DebounceStore for MemoryStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         self.debounce_sync(key, window, now)
+    }
+}
+
+/// The whole plan in one synchronous pass ([`MemoryStore::evaluate_sync`]).
+#[async_trait]
+impl Store for MemoryStore {
+    async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        self.evaluate_sync(plan)
     }
 }
 

@@ -57,3 +57,8 @@ async fn run_all_single_shard() {
     };
     conformance::run_all(one_shard, &ConformanceConfig::default()).await;
 }
+
+#[tokio::test]
+async fn plan() {
+    conformance::plan_properties(&store, &config()).await;
+}

@@ -1,9 +1,12 @@
-//! Redis storage for sentinel, standalone or Cluster: one round trip per decision.
+//! Redis storage for sentinel, standalone or Cluster: one round trip per update.
 //!
 //! [`RedisStore`] implements every sentinel storage trait over a
 //! [`deadpool_redis`] pool, so limits hold across processes and machines:
 //!
-//! - each rate-limit decision is one `EVALSHA` of a Lua script that reproduces
+//! - the engine's whole update — blocklist, debounce, every rate limit, strike and escalation
+//!   block ([`sentinel_core::Plan`]) — is **one `EVALSHA`** of the plan script on a standalone
+//!   server, whatever the policy (see [One round trip per update](#one-round-trip-per-update));
+//! - each single-purpose rate-limit call (admin `peek`, benchmarks) is one `EVALSHA` of a Lua script that reproduces
 //!   `sentinel_core`'s integer arithmetic decision for decision (sliding window, GCRA, fixed
 //!   window); `EVALSHA` falls back to loading the script after `NOSCRIPT`, so a Redis that
 //!   restarted empty is picked up without restarting the application;
@@ -14,7 +17,8 @@
 //! - time comes from Redis (`TIME`) by default, so workers with skewed clocks agree
 //!   ([`TimeSource`]);
 //! - all keys of one subject share a Redis Cluster hash slot (the `{subject}` hash tag from
-//!   [`sentinel_core::KeyBuilder`]); each script touches only the one key it is given;
+//!   [`sentinel_core::KeyBuilder`]); each single-purpose script touches only the one key it is
+//!   given, the plan script only the keys of its plan;
 //! - every call is bounded by the connect and command timeouts; failures are typed
 //!   ([`StoreError::Unavailable`](sentinel_core::StoreError::Unavailable), `Timeout`,
 //!   `Protocol`) and feed the engine's `FailMode`;
@@ -50,6 +54,27 @@
 //! | [`time_source`](RedisConfig::time_source) | `Server` | Redis `TIME`, or the caller's `now` (`Client`, for tests) |
 //! | [`client_clock_ttl_grace`](RedisConfig::client_clock_ttl_grace) | 60 s | extra key lifetime in `Client` mode |
 //! | `tls_root_certificate` (feature `tls`) | web PKI roots | trust a private CA for `rediss://` |
+//!
+//! ## One round trip per update
+//!
+//! [`Store::evaluate`](sentinel_core::Store::evaluate) sends the plan as one `EVALSHA` of the
+//! plan script, which runs the bodies of the single-purpose scripts as functions in the plan's
+//! order: block records (in force while `now < expires_at`), debounce (`SET NX PX` on the
+//! server clock), every limit tried first and consumed only if all grant (a refusal consumes
+//! none), then the strike and, when the strikes are full, the block record (with its TTL).
+//! Like every script it is reloaded after `NOSCRIPT`.
+//!
+//! **Cluster.** An update's keys hash to different slots by design: a block on the user
+//! (`{u42}`) and one on the chat (`{c-100}`) must each be shared by every update of that
+//! subject, and a per-chat limit must be one key for all the chat's users, so no single hash
+//! tag can hold them all, and a Lua script may not touch keys of another slot. Grouping by
+//! slot and sending the groups concurrently would give up the plan's order (a debounce window
+//! must not open for an update the blocklist refuses) and its atomicity (a refusal in one
+//! slot could not undo a grant in another). So on Cluster the store sends the plan script
+//! when every key of the plan shares one slot (policies and tests that tag their keys so),
+//! and otherwise evaluates the plan step by step with the single-purpose calls
+//! ([`sentinel_core::plan::evaluate_stepwise`]), each atomic on its own key: correct
+//! decisions, at the cost of one round trip per step.
 //!
 //! ## Keys and TTLs
 //!
@@ -89,7 +114,8 @@
 //! ## Redis ACL
 //!
 //! The store needs `+evalsha +eval +script|load +time +get +set +del +mget +hmget +hget +hset
-//! +hdel +pexpire +scan +ping` on its key prefix (`~prefix:*`).
+//! +hdel +pexpire +scan +ping` on its key prefix (`~prefix:*`) (the plan script uses no other
+//! command).
 //!
 //! ## Feature flags
 //!
@@ -101,6 +127,7 @@ mod config;
 mod connection;
 mod coordination;
 mod error;
+mod plan;
 mod redact;
 mod scan;
 mod scripts;

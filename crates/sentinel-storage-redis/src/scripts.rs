@@ -49,6 +49,33 @@ static FIXED_WINDOW: LazyLock<Script> = script!("fixed_window.lua");
 /// Debounce with a client clock (server-clock debounce is a plain `SET NX PX`).
 pub(crate) static DEBOUNCE: LazyLock<Script> = script!("debounce.lua");
 
+/// A single-purpose script's body as a local Lua function of `(KEYS, ARGV, now)`, for the
+/// plan script.
+macro_rules! step_fn {
+    ($name:literal, $file:literal) => {
+        concat!(
+            "local function ",
+            $name,
+            "(KEYS, ARGV, now)\n",
+            include_str!(concat!("lua/", $file)),
+            "\nend\n"
+        )
+    };
+}
+
+/// One update's whole plan in one `EVALSHA` (see `lua/plan.lua`): the single-purpose scripts'
+/// bodies as functions, and the plan on top.
+pub(crate) static PLAN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("lua/prelude.lua"),
+        step_fn!("step_sliding_window", "sliding_window.lua"),
+        step_fn!("step_gcra", "gcra.lua"),
+        step_fn!("step_fixed_window", "fixed_window.lua"),
+        step_fn!("debounce_client", "debounce.lua"),
+        include_str!("lua/plan.lua")
+    ))
+});
+
 /// The script of `algorithm`, if this crate knows it.
 pub(crate) fn for_algorithm(algorithm: Algorithm) -> Option<&'static Script> {
     match algorithm {
@@ -60,8 +87,8 @@ pub(crate) fn for_algorithm(algorithm: Algorithm) -> Option<&'static Script> {
 }
 
 /// Every script, for `SCRIPT LOAD`.
-pub(crate) fn all() -> [&'static Script; 4] {
-    [&SLIDING_WINDOW, &GCRA, &FIXED_WINDOW, &DEBOUNCE]
+pub(crate) fn all() -> [&'static Script; 5] {
+    [&SLIDING_WINDOW, &GCRA, &FIXED_WINDOW, &DEBOUNCE, &PLAN]
 }
 
 /// The `now` argument: the client timestamp, or empty for the server clock.

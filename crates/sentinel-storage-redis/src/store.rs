@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::{RedisError, Value};
 use sentinel_core::{
-    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Quota, RateLimitStore,
-    StoreError, Timestamp,
+    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Plan, PlanOutcome, Quota,
+    RateLimitStore, Store, StoreError, Timestamp,
 };
 
 use crate::config::{ConnectionMode, DEFAULT_CONNECTIONS, RedisConfig, TimeSource};
@@ -54,9 +54,11 @@ pub(crate) struct StoreSettings {
 /// The sentinel storage traits ([`RateLimitStore`], [`DebounceStore`], [`BlocklistStore`])
 /// over Redis, standalone or Cluster. Cheap to clone; share one per process.
 ///
-/// - **One round trip per decision**: each rate-limit step is one `EVALSHA` of a Lua script
-///   (reloaded automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a debounce is
-///   one `SET NX PX`; blocklist reads are one `GET`.
+/// - **One round trip per update**: the engine's whole plan (blocklist, debounce, rate limits,
+///   strike, escalation) is one `EVALSHA` of the plan script on a standalone server (on
+///   Cluster, see the crate docs); each single-purpose rate-limit step is one `EVALSHA` too
+///   (scripts reload automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a
+///   debounce is one `SET NX PX`; blocklist reads are one `GET`.
 /// - **Every key has a TTL** — the time until the state stops mattering — except permanent
 ///   blocks (`expires_at: None`), which stay until unblocked.
 /// - **Errors are typed**: connection, I/O and pool failures are [`StoreError::Unavailable`],
@@ -77,6 +79,8 @@ pub(crate) struct StoreSettings {
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
+    /// The deadline for one whole [`Store::evaluate`] (connection included).
+    check_timeout: Duration,
 }
 
 struct Inner {
@@ -96,6 +100,7 @@ impl fmt::Debug for RedisStore {
             .field("mode", &s.mode)
             .field("connect_timeout", &s.connect_timeout)
             .field("command_timeout", &s.command_timeout)
+            .field("check_timeout", &self.check_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +113,7 @@ impl RedisStore {
         };
         let grace_ms = ceil_millis(settings.grace);
         Self {
+            check_timeout: settings.command_timeout,
             inner: Arc::new(Inner {
                 backend,
                 lanes,
@@ -141,6 +147,38 @@ impl RedisStore {
             grace: Duration::ZERO,
         };
         Self::new(Backend::Single(pool), settings)
+    }
+
+    /// Sets the deadline for one whole update ([`Store::evaluate`]): getting a connection,
+    /// the plan script, and on Cluster every step of a plan that spans slots. When it passes,
+    /// the call fails with [`StoreError::Timeout`] and the engine's `FailMode` decides.
+    /// Default: the command timeout. Admin calls keep the per-command timeouts only.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sentinel_storage_redis::RedisStore;
+    /// let store = RedisStore::from_url("redis://127.0.0.1:6379")?
+    ///     .with_check_timeout(Duration::from_millis(50))?;
+    /// assert_eq!(store.check_timeout(), Duration::from_millis(50));
+    /// assert!(store.clone().with_check_timeout(Duration::ZERO).is_err());
+    /// # Ok::<(), sentinel_storage_redis::RedisConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`RedisConfigError::Invalid`] for a zero timeout.
+    pub fn with_check_timeout(mut self, timeout: Duration) -> Result<Self, RedisConfigError> {
+        if timeout.is_zero() {
+            return Err(RedisConfigError::Invalid(
+                "check_timeout must be positive (it bounds every check; use e.g. 200 ms)".into(),
+            ));
+        }
+        self.check_timeout = timeout;
+        Ok(self)
+    }
+
+    /// The deadline for one whole update (see [`RedisStore::with_check_timeout`]).
+    pub fn check_timeout(&self) -> Duration {
+        self.check_timeout
     }
 
     /// Where "now" comes from.
@@ -272,6 +310,25 @@ impl RedisStore {
         decode_decision(&reply, step.quota.limit())
     }
 
+    /// Whether every key of `plan` can go into one script call: always on a standalone server,
+    /// on Cluster only when they all hash to one slot.
+    #[cfg_attr(
+        not(feature = "cluster"),
+        expect(unused_variables, reason = "only Cluster looks at the keys")
+    )]
+    fn one_slot(&self, plan: &Plan) -> bool {
+        match &self.inner.backend {
+            Backend::Single(_) => true,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster(_) => {
+                use redis::cluster_routing::Slot;
+                let mut keys = plan.keys();
+                let first = keys.next().map(Slot::for_key);
+                keys.all(|k| Some(Slot::for_key(k)) == first)
+            }
+        }
+    }
+
     /// Deletes `key`; whether it existed.
     async fn del(&self, key: &str) -> Result<bool, StoreError> {
         let reply: Value = self
@@ -379,18 +436,45 @@ impl DebounceStore for RedisStore {
     }
 }
 
+/// The whole plan in one `EVALSHA` of the plan script: one round trip per update, whatever
+/// the policy. On Cluster, a plan whose keys span several hash slots (the usual case: the
+/// user's and the chat's blocks live under different hash tags) is evaluated step by step
+/// ([`evaluate_stepwise`](sentinel_core::plan::evaluate_stepwise)); see the crate docs.
+#[async_trait]
+impl Store for RedisStore {
+    async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        tokio::time::timeout(self.check_timeout, self.evaluate_within(plan))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::debug!(timeout = ?self.check_timeout, "Redis check passed its deadline");
+                Err(StoreError::Timeout(self.check_timeout))
+            })
+    }
+}
+
+impl RedisStore {
+    /// [`Store::evaluate`] without the whole-check deadline.
+    async fn evaluate_within(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        if !self.one_slot(plan) {
+            return sentinel_core::plan::evaluate_stepwise(self, plan).await;
+        }
+        let now = scripts::now_arg(self.client_now(plan.now))?;
+        let cmd = crate::plan::command(plan, &now, self.inner.grace_ms)?;
+        let script = &*scripts::PLAN;
+        let reply: Value = self
+            .run(|mut c| async move { Ok(scripts::evalsha(&mut c, script, &cmd).await?) })
+            .await?;
+        crate::plan::decode(&reply, plan)
+    }
+}
+
 #[async_trait]
 impl BlocklistStore for RedisStore {
     async fn block(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
         let value = record.encode();
         // A temporary block lives as long as it lasts; a permanent one has no TTL (the one
         // documented exception: it must survive until an admin lifts it).
-        let px = record.expires_at.map(|end| {
-            let lasts = end.saturating_since(record.blocked_at);
-            ceil_millis(lasts)
-                .saturating_add(1)
-                .saturating_add(self.inner.grace_ms)
-        });
+        let px = crate::plan::block_px(record, self.inner.grace_ms);
         let reply: Value = self
             .run(|mut c| async move {
                 let mut cmd = redis::cmd("SET");

@@ -58,6 +58,13 @@ async fn conformance_debounce_blocklist_isolation() {
     conformance::scopes(&client_clock).await;
 }
 
+/// The plan operation: one script call when the keys share a slot, step by step when they
+/// span slots; the same outcomes as the model either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_plan() {
+    conformance::plan_properties(&client_clock, &config()).await;
+}
+
 /// Keys spread over every master agree with the reference, step for step, in both connection
 /// modes; `ping` and `load_scripts` reach every master.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -60,3 +60,8 @@ async fn key_isolation() {
 async fn scopes() {
     conformance::scopes(&store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan() {
+    conformance::plan_properties(&store, &config()).await;
+}

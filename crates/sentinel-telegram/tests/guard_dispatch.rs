@@ -14,7 +14,7 @@ use harness::{Counter, clock, memory_sentinel, observed, observed_by_entry, upda
 use sentinel_core::{
     Algorithm, BlockRecord, Decision, Event, FailMode, Policy, PolicyRegistry, Quota, Scope,
     Sentinel, StoreError, Subject, Timestamp, async_trait,
-    store::{BlocklistStore, DebounceStore, RateLimitStore},
+    store::{BlocklistStore, DebounceStore, RateLimitStore, Store},
 };
 use sentinel_telegram::teloxide::{DEFAULT_REPLY, Guard, Outcome};
 use sentinel_telegram::update::{HandlerNamer, UpdateInfo, UpdateKind};
@@ -683,6 +683,8 @@ impl DebounceStore for DownStore {
         Err(down())
     }
 }
+
+impl Store for DownStore {}
 
 #[async_trait]
 impl BlocklistStore for DownStore {

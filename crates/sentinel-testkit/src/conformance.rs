@@ -11,7 +11,11 @@
 //!   window = a counter per `floor(now / period)`; GCRA = the textbook virtual-scheduling
 //!   formulation; debounce = a map of open windows; blocklist = a map of records with expiry),
 //!   on random sequences of (advance time, operation) steps, asserting identical results;
-//! * **debounce and blocklist** scripts (expiry, listing, unblocking) and **key isolation**.
+//! * **debounce and blocklist** scripts (expiry, listing, unblocking) and **key isolation**;
+//! * **the plan operation** ([`Store::evaluate`], what the engine calls once per update) on
+//!   random sequences of plans — blocks, debounce, up to three limits of different
+//!   algorithms (a refusal consumes none), escalation — mixed with admin blocks, against a
+//!   model composed of the naive ones ([`plan_properties`]).
 //!
 //! The suite talks to the store only through the storage traits, and always passes as `now`
 //! the time of the [`ManualClock`] it handed to the factory, so a store that reads that clock
@@ -43,7 +47,7 @@
 //!
 //! Each part is also a function of its own ([`rate_limit_scripts`], [`rate_limit_properties`],
 //! [`debounce_scripts`], [`debounce_properties`], [`blocklist_scripts`],
-//! [`blocklist_properties`], [`key_isolation`]) so a store crate can run them as separate tests.
+//! [`blocklist_properties`], [`key_isolation`], [`plan_properties`]) so a store crate can run them as separate tests.
 //! On failure the suite panics with the shrunk input and the first step that differed.
 //!
 //! [`Store`]: sentinel_core::Store
@@ -52,6 +56,7 @@
 
 mod coordination;
 mod model;
+mod plan;
 mod properties;
 mod records;
 mod scopes;
@@ -68,6 +73,7 @@ pub use coordination::{
     CoordinationClock, CoordinationFactory, CoordinationModel, coordination,
     coordination_properties, coordination_scripts,
 };
+pub use plan::plan_properties;
 pub use properties::{blocklist_properties, debounce_properties, rate_limit_properties};
 pub use records::{blocklist_scripts, debounce_scripts, key_isolation};
 pub use scopes::scopes;
@@ -187,7 +193,7 @@ impl ConformanceConfig {
     }
 }
 
-/// Runs the whole suite: scripts, properties, debounce, blocklist, key isolation, scopes.
+/// Runs the whole suite: scripts, properties, debounce, blocklist, key isolation, scopes, plans.
 ///
 /// # Panics
 /// On the first difference from the reference semantics, with the (shrunk) input.
@@ -200,6 +206,7 @@ pub async fn run_all<F: StoreFactory>(factory: F, config: &ConformanceConfig) {
     rate_limit_properties(&factory, config).await;
     debounce_properties(&factory, config).await;
     blocklist_properties(&factory, config).await;
+    plan_properties(&factory, config).await;
 }
 
 /// A unique key namespace for one case: `sentinel-conformance:<nonce>:<n>:<name>`.

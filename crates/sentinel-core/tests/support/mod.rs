@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sentinel_core::{
     Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Quota, RateLimitState,
-    RateLimitStore, StoreError, Timestamp,
+    RateLimitStore, Store, StoreError, Timestamp,
 };
 
 #[derive(Debug, Default)]
@@ -50,6 +50,8 @@ impl TestStore {
         self.rl.lock().unwrap().keys().cloned().collect()
     }
 }
+
+impl Store for TestStore {}
 
 #[async_trait]
 impl RateLimitStore for TestStore {

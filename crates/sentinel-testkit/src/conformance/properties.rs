@@ -27,7 +27,7 @@ const MAX_SHRINK_RUNS: u32 = 2_000;
 
 /// Runs `cases` cases of `strategy` through `run`; on the first failure, shrinks and panics
 /// with the smallest failing input.
-pub(super) async fn check<St, Run, Fut>(
+pub(crate) async fn check<St, Run, Fut>(
     name: &str,
     salt: u64,
     config: &ConformanceConfig,
@@ -75,7 +75,7 @@ pub(super) async fn check<St, Run, Fut>(
 
 /// A time step, resolved against the case's quota or window.
 #[derive(Debug, Clone, Copy)]
-enum Advance {
+pub(crate) enum Advance {
     Zero,
     Micros(u64),
     /// The GCRA emission interval plus -1, 0 or +1 µs.
@@ -89,7 +89,7 @@ enum Advance {
 }
 
 impl Advance {
-    fn resolve(self, period: u64, emission: u64) -> u64 {
+    pub(crate) fn resolve(self, period: u64, emission: u64) -> u64 {
         let nudge = |base: u64, d: i8| base.saturating_add_signed(i64::from(d));
         match self {
             Self::Zero => 0,
@@ -101,7 +101,7 @@ impl Advance {
     }
 }
 
-fn advance() -> impl Strategy<Value = Advance> + Clone {
+pub(crate) fn advance() -> impl Strategy<Value = Advance> + Clone {
     prop_oneof![
         4 => Just(Advance::Zero),
         2 => (1..=1_000u64).prop_map(Advance::Micros),
@@ -114,7 +114,7 @@ fn advance() -> impl Strategy<Value = Advance> + Clone {
 
 /// A start time: typical, anywhere up to 2^52 µs, the epoch, just below 2^52, or (optionally)
 /// near `u64::MAX / 2`; optionally aligned to the period.
-fn start(config: &ConformanceConfig) -> BoxedStrategy<(u64, bool)> {
+pub(crate) fn start(config: &ConformanceConfig) -> BoxedStrategy<(u64, bool)> {
     let typical = 1_600_000_000 * S..=1_900_000_000 * S;
     let mut choices = vec![
         (6, typical.boxed()),
@@ -132,12 +132,12 @@ fn start(config: &ConformanceConfig) -> BoxedStrategy<(u64, bool)> {
         .boxed()
 }
 
-fn resolve_start((t, aligned): (u64, bool), period: u64) -> u64 {
+pub(crate) fn resolve_start((t, aligned): (u64, bool), period: u64) -> u64 {
     if aligned { t - t % period } else { t }
 }
 
 /// The latest time a case may reach.
-fn time_cap(start: u64) -> u64 {
+pub(crate) fn time_cap(start: u64) -> u64 {
     if start > MAX_TIMESTAMP_US {
         u64::MAX / 2 + (1 << 60)
     } else {

@@ -1,0 +1,160 @@
+//! One update's plan as one `EVALSHA` of the plan script (`lua/plan.lua`), and its reply.
+
+use redis::{Cmd, Value};
+use sentinel_core::{Algorithm, BlockRecord, Plan, PlanOutcome, StoreError};
+
+use crate::error::protocol;
+use crate::scripts::{self, MAX_SPAN_MICROS, PLAN, ceil_millis, decode_decision};
+
+/// The PX of a block record's key (`None` for a permanent block): as long as it lasts, plus
+/// 1 ms for Redis's truncating expiry clock, plus the client-clock grace.
+pub(crate) fn block_px(record: &BlockRecord, grace_ms: u64) -> Option<u64> {
+    record.expires_at.map(|end| {
+        ceil_millis(end.saturating_since(record.blocked_at))
+            .saturating_add(1)
+            .saturating_add(grace_ms)
+    })
+}
+
+fn algorithm_tag(algorithm: Algorithm) -> Result<&'static str, StoreError> {
+    match algorithm {
+        Algorithm::SlidingWindow => Ok("sw"),
+        Algorithm::Gcra => Ok("gcra"),
+        Algorithm::FixedWindow => Ok("fw"),
+        other => Err(protocol(format_args!(
+            "algorithm {other:?} has no Redis script"
+        ))),
+    }
+}
+
+/// The `EVALSHA` of the plan script for `plan` (`now` from [`scripts::now_arg`]).
+pub(crate) fn command(plan: &Plan, now: &str, grace_ms: u64) -> Result<Cmd, StoreError> {
+    let nkeys = plan.keys().count();
+    let mut cmd = Cmd::with_capacity(9 + nkeys + plan.limits.len() * 5 + 4, 256);
+    cmd.arg("EVALSHA").arg(PLAN.get_hash()).arg(nkeys);
+    for key in plan.keys() {
+        cmd.arg(key);
+    }
+    cmd.arg(now).arg(grace_ms).arg(plan.blocks.len());
+    match &plan.debounce {
+        Some(d) => {
+            let window_us = u64::try_from(d.window.as_micros()).unwrap_or(u64::MAX);
+            if window_us > MAX_SPAN_MICROS {
+                return Err(protocol(format_args!(
+                    "debounce window {:?} is longer than the Redis scripts support (2^46 us)",
+                    d.window
+                )));
+            }
+            cmd.arg(window_us);
+        }
+        None => {
+            cmd.arg("");
+        }
+    }
+    cmd.arg(plan.limits.len())
+        .arg(if plan.strike.is_some() { "1" } else { "0" });
+    for l in &plan.limits {
+        cmd.arg(algorithm_tag(l.algorithm)?)
+            .arg(l.quota.limit())
+            .arg(l.quota.period_micros())
+            .arg(l.cost)
+            .arg(l.quota.emission_interval_micros());
+    }
+    if let Some(s) = &plan.strike {
+        cmd.arg(s.quota.limit())
+            .arg(s.quota.period_micros())
+            .arg(s.record.encode());
+        match block_px(&s.record, grace_ms) {
+            Some(px) => cmd.arg(px),
+            None => cmd.arg(""),
+        };
+    }
+    Ok(cmd)
+}
+
+fn int(v: &Value) -> Result<i64, StoreError> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        other => Err(protocol(format_args!(
+            "plan script replied {} where an integer belongs",
+            scripts::kind(other)
+        ))),
+    }
+}
+
+fn index(v: &Value, len: usize, what: &str) -> Result<usize, StoreError> {
+    usize::try_from(int(v)?)
+        .ok()
+        .filter(|&i| i < len)
+        .ok_or_else(|| protocol(format_args!("plan script replied an out-of-range {what}")))
+}
+
+/// Decodes the plan script's reply for `plan`. Anything malformed is
+/// [`StoreError::Protocol`].
+pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+    let Value::Array(items) = reply else {
+        return Err(protocol(format_args!(
+            "plan script replied {}, expected an array",
+            scripts::kind(reply)
+        )));
+    };
+    let decision = |fields: &[Value], i: usize| {
+        let limit = plan.limits.get(i).map_or(0, |l| l.quota.limit());
+        decode_decision(&Value::Array(fields.to_vec()), limit)
+    };
+    match items.as_slice() {
+        [tag, i, raw] if int(tag)? == 1 => {
+            let index = index(i, plan.blocks.len(), "block index")?;
+            let text = match raw {
+                Value::BulkString(b) => {
+                    std::str::from_utf8(b).map_err(|_| protocol("blocklist record is not UTF-8"))?
+                }
+                other => {
+                    return Err(protocol(format_args!(
+                        "plan script replied {} for a block record",
+                        scripts::kind(other)
+                    )));
+                }
+            };
+            let record = BlockRecord::decode(text)?;
+            Ok(PlanOutcome::Blocked { index, record })
+        }
+        [tag] if int(tag)? == 2 => Ok(PlanOutcome::Debounced),
+        [tag, i, fields @ ..] if fields.len() == 4 && int(tag)? == 3 => {
+            if int(i)? == -1 && plan.limits.is_empty() {
+                return Ok(PlanOutcome::Allowed { decision: None });
+            }
+            let i = index(i, plan.limits.len(), "limit index")?;
+            let d = decision(fields, i)?;
+            if !d.allowed {
+                return Err(protocol("plan script allowed with a refusal"));
+            }
+            Ok(PlanOutcome::Allowed { decision: Some(d) })
+        }
+        [tag, i, fields @ .., esc] if fields.len() == 4 && int(tag)? == 4 => {
+            let index = index(i, plan.limits.len(), "limit index")?;
+            let decision = decision(fields, index)?;
+            if decision.allowed {
+                return Err(protocol("plan script throttled with a grant"));
+            }
+            let escalated = match (int(esc)?, &plan.strike) {
+                (0, _) => None,
+                (1, Some(s)) => Some(s.record.clone()),
+                _ => {
+                    return Err(protocol(
+                        "plan script replied an unexpected escalation flag",
+                    ));
+                }
+            };
+            Ok(PlanOutcome::Throttled {
+                index,
+                decision,
+                escalated,
+            })
+        }
+        _ => Err(protocol(format_args!(
+            "plan script replied {} values in an unknown shape",
+            items.len()
+        ))),
+    }
+}
