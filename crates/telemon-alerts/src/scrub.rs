@@ -205,15 +205,30 @@ impl Scrubber {
     /// read decoded (`tok%65n=…`, `123%3AAA…`, a JSON body in a query value): when the decoded
     /// reading reveals a secret, the decoded, scrubbed text replaces it.
     fn scrub_whole<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let out = self.rules(text);
+        let mut out = self.rules(text);
+        // JSON escapes (`pass\u0077ord`, `\u0022` quotes of JSON in JSON, `\/\/` in URLs):
+        // read unescaped too.
+        if let Some(unescaped) = key_value::json_unescape(&out)
+            && let Cow::Owned(clean) = self.rules(&unescaped)
+        {
+            out = Cow::Owned(clean);
+        }
+        // Percent escapes, decoded up to twice (`%253D` is a double-encoded `=`): when a
+        // decoded reading reveals a secret, the decoded, scrubbed text replaces it.
         if !key_value::has_percent_escape(&out) {
             return out;
         }
-        let decoded = key_value::percent_decode(&out);
-        match self.rules(&decoded) {
-            Cow::Owned(clean) => Cow::Owned(clean),
-            Cow::Borrowed(_) => out,
+        let once = key_value::percent_decode(&out).into_owned();
+        if let Cow::Owned(clean) = self.rules(&once) {
+            return Cow::Owned(clean);
         }
+        if key_value::has_percent_escape(&once) {
+            let twice = key_value::percent_decode(&once);
+            if let Cow::Owned(clean) = self.rules(&twice) {
+                return Cow::Owned(clean);
+            }
+        }
+        out
     }
 
     /// Shapes, named values, the extra patterns, the hook.
