@@ -454,6 +454,19 @@ mod tests {
     }
 
     #[test]
+    fn double_percent_encoding_and_json_escapes_are_read_through() {
+        let s = Scrubber::default();
+        let out = s.scrub_text("q=api_key%253Ddbl-2Wm8%2526x%253D1");
+        assert!(!out.contains("dbl-2Wm8"), "{out}");
+        let out = s.scrub_text(r#"{"body":"{\u0022password\u0022:\u0022uq-5Tz2\u0022}"}"#);
+        assert!(!out.contains("uq-5Tz2"), "{out}");
+        let out = s.scrub_text(r#"{"pass\u0077ord":"uk-7Hq3"}"#);
+        assert!(!out.contains("uk-7Hq3"), "{out}");
+        // Harmless escapes are left as they are.
+        assert_eq!(s.scrub_text("a%2520b \\u0041"), "a%2520b \\u0041");
+    }
+
+    #[test]
     fn huge_input_is_cut_before_scanning_and_secret_at_cut_is_dropped() {
         let s = Scrubber::new(ScrubConfig {
             max_string_len: 100,

@@ -832,6 +832,75 @@ mod tests {
                 "Cfg {\n  token: Some(\n    \"abc\",\n  ),\n}",
                 "Cfg {\n  token: Some(\n    \"[Filtered]\",\n  ),\n}",
             ),
+            (r#"Credentials("svc", "pw1")"#, r#"Credentials([Filtered])"#),
+            (
+                "Password(\n    \"pw1\",\n)",
+                "Password(\n    \"[Filtered]\",\n)",
+            ),
+            (
+                r#"C { auth: Some(Basic("admin", "pw1")) }"#,
+                r#"C { auth: Some(Basic([Filtered])) }"#,
+            ),
+            (
+                r#"AccessToken { value: "t1", expires_at: 9 }"#,
+                r#"AccessToken { value: "[Filtered]", expires_at: 9 }"#,
+            ),
+            ("Session { id: 42 }", "Session { id: 42 }"),
+            (
+                r#"[{"name":"DB_PASSWORD","value":"v1"}]"#,
+                r#"[{"name":"DB_PASSWORD","value":"[Filtered]"}]"#,
+            ),
+            (
+                r#"{"key":"password","value":"v1"}"#,
+                r#"{"key":"password","value":"[Filtered]"}"#,
+            ),
+            (r#"[["X-Api-Key","v1"]]"#, r#"[["X-Api-Key","[Filtered]"]]"#),
+            (
+                r#"<add key="ApiKey" value="v1" />"#,
+                r#"<add key="ApiKey" value="[Filtered]" />"#,
+            ),
+            (
+                "{\"password\"\n:\n\"v1\"}",
+                "{\"password\"\n:\n\"[Filtered]\"}",
+            ),
+            (
+                "run --client-secret v1 --x",
+                "run --client-secret [Filtered] --x",
+            ),
+            ("psql --password-file /p", "psql --password-file /p"),
+            ("IDENTIFIED BY 'v1';", "IDENTIFIED BY '[Filtered]';"),
+            ("Set password to 'v1'", "Set password to '[Filtered]'"),
+            ("with pass phrase 'v1'", "with pass phrase '[Filtered]'"),
+            (
+                "CONFIG SET requirepass v1",
+                "CONFIG SET requirepass [Filtered]",
+            ),
+            ("masterauth v1", "masterauth [Filtered]"),
+            ("AUTH2 default v1", "AUTH2 [Filtered]"),
+            (
+                r#"Cmd { args: ["AUTH", "u", "v1"] }"#,
+                r#"Cmd { args: ["AUTH", [Filtered]] }"#,
+            ),
+            (
+                "Set-Cookie: a=1; Path=/, s=v1; Expires=Wed, 21 Oct",
+                "Set-Cookie: a=[Filtered]; Path=/, s=[Filtered]; Expires=Wed, 21 Oct",
+            ),
+            ("at src/password.rs:88:13", "at src/password.rs:88:13"),
+            ("GET /api/token=v1/x", "GET /api/token=[Filtered]"),
+            (r#"{"password":null}"#, r#"{"password":null}"#),
+            ("(using password: YES)", "(using password: YES)"),
+            ("signing keys: 2 active", "signing keys: 2 active"),
+            (
+                "invalid token: signature mismatch",
+                "invalid token: signature mismatch",
+            ),
+            ("username-password pair", "username-password pair"),
+            (
+                "password authentication failed",
+                "password authentication failed",
+            ),
+            ("ERR AUTH <password> called", "ERR AUTH <password> called"),
+            ("Client sent AUTH, but no", "Client sent AUTH, but no"),
         ] {
             assert_eq!(s(input), want, "{input}");
         }
@@ -844,6 +913,16 @@ mod tests {
     }
 
     #[test]
+    fn json_escapes_are_read_unescaped() {
+        assert_eq!(
+            json_unescape(r#"{"pass\u0077ord":"x","u":"http:\/\/h"}"#).as_deref(),
+            Some(r#"{"password":"x","u":"http://h"}"#)
+        );
+        assert_eq!(json_unescape(r#"\u0000 \u00e9"#), None);
+        assert_eq!(json_unescape("plain"), None);
+    }
+
+    #[test]
     fn never_panics_on_odd_input() {
         for t in [
             "=",
@@ -853,6 +932,13 @@ mod tests {
             "password: \"\\",
             "é=é",
             "🦀password=🦀",
+            "Password(",
+            "Token {",
+            "Basic(\"a\",",
+            "AccessToken { value:",
+            "--password",
+            "\\u00",
+            "\\u00zz \\",
         ] {
             let _ = s(t);
         }

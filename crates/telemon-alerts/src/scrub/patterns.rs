@@ -263,6 +263,55 @@ mod tests {
     }
 
     #[test]
+    fn command_lines_dsns_and_urls_lose_their_passwords() {
+        for (text, want) in [
+            (
+                "redis-cli -h c -a pw1 ping",
+                "redis-cli -h c -a [Filtered] ping",
+            ),
+            ("sshpass -p pw1 ssh h", "sshpass -p [Filtered] ssh h"),
+            ("mysql -u r -ppw1 app", "mysql -u r -p[Filtered] app"),
+            ("mysql -p'a b c' app", "mysql -p[Filtered] app"),
+            (
+                "curl -u admin:pw1 https://h",
+                "curl -u admin:[Filtered] https://h",
+            ),
+            (
+                "sqlplus scott/pw1@//db:1521/O",
+                "sqlplus scott/[Filtered]@//db:1521/O",
+            ),
+            (
+                "jdbc:oracle:thin:scott/pw1@db:1521:O",
+                "jdbc:oracle:thin:scott/[Filtered]@db:1521:O",
+            ),
+            (
+                "app:pw1@tcp(db:3306)/app",
+                "app:[Filtered]@tcp(db:3306)/app",
+            ),
+            (
+                "fetch //user:pw1@cdn.h/x",
+                "fetch //user:[Filtered]@cdn.h/x",
+            ),
+            (
+                r"postgres:\/\/app:pw1@db\/app",
+                r"postgres:\/\/[Filtered]@db\/app",
+            ),
+            ("ssh://git@github.com/o/r", "ssh://git@github.com/o/r"),
+            ("https://bob@example.com/p", "https://bob@example.com/p"),
+            (
+                r#"Authorization: Digest username="bob", response="pw1""#,
+                "Authorization: [Filtered]",
+            ),
+            (
+                r#"{"authorization":"Bearer pw1","n":1}"#,
+                r#"{"authorization":"[Filtered]","n":1}"#,
+            ),
+        ] {
+            assert_eq!(scrub_text(text), want, "{text}");
+        }
+    }
+
+    #[test]
     fn authorization_header_in_text_loses_the_token() {
         let s = scrub_text("Authorization: Bearer abcdefghijklmnop123");
         assert!(!s.contains("abcdefghijklmnop123"), "{s}");
