@@ -278,6 +278,24 @@ fn balanced(b: &[u8], open: usize) -> Option<usize> {
     None
 }
 
+/// How far past an opening bracket a type's body is looked for: bounds the work per
+/// candidate, so that scanning stays linear in the text.
+const MAX_BODY: usize = 16 * 1024;
+
+/// [`balanced`], looking at most [`MAX_BODY`] bytes past `open`.
+fn balanced_near(b: &[u8], open: usize) -> Option<usize> {
+    balanced(&b[..b.len().min(open.saturating_add(MAX_BODY))], open)
+}
+
+/// The largest char boundary of `text` at or before `i`.
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 fn line_end(b: &[u8], from: usize) -> usize {
     b[from..]
         .iter()
@@ -342,7 +360,7 @@ fn scan_value(text: &str, start: usize) -> Option<Value> {
 /// single field is filtered as a value (its quotes stay), several fields go whole.
 fn tuple_body(text: &str, open: usize) -> Option<Value> {
     let b = text.as_bytes();
-    let Some(end) = balanced(b, open) else {
+    let Some(end) = balanced_near(b, open) else {
         return scan_plain(text, skip_space(b, open + 1));
     };
     let close = end - 1;
@@ -647,7 +665,8 @@ fn decide(text: &str, c: &Captures<'_>, keys: &KeyMatcher) -> (Option<Value>, us
         }
         // `AccessToken { value: "…" }`: a field with a generic name holds the secret
         // (`Session { id: 42 }` keeps its id).
-        let body_end = balanced(b, m.end() - 1).unwrap_or(b.len());
+        let body_end = balanced_near(b, m.end() - 1)
+            .unwrap_or_else(|| floor_boundary(text, m.end().saturating_add(MAX_BODY)));
         let Some(f) = GENERIC_FIELD
             .as_ref()
             .and_then(|re| re.find_at(&text[..body_end], m.end()))
@@ -939,8 +958,12 @@ mod tests {
             "--password",
             "\\u00",
             "\\u00zz \\",
+            "Token { é",
         ] {
             let _ = s(t);
         }
+        // Unbalanced type names, many of them: bounded work each, no panic.
+        let many = "Token { value: é Password(Basic(\"a\", ".repeat(2000);
+        let _ = s(&many);
     }
 }
