@@ -4,7 +4,14 @@
 //! `("AWS_SECRET_ACCESS_KEY", "…")`, `Header { name: "x-api-key", value: "…" }`, nested
 //! structs), cookies (every pair of a `Cookie:` line, `Set-Cookie`), percent-encoded keys and
 //! separators (`tok%65n=…`, `password%3D…`), and prose (`password 'x'`, `passwd x`, netrc
-//! lines, the Redis `AUTH [user] <password>` command).
+//! lines, the Redis `AUTH [user] <password>` and `AUTH2` commands, SQL `IDENTIFIED BY 'x'`,
+//! Redis `requirepass`/`masterauth`, `--client-secret x` flags), multi-field tuple structs
+//! (`Credentials("svc", "pw")`, whole body), generic fields of sensitive types
+//! (`AccessToken { value: … }`), JSON name/value objects (`{"name":"DB_PASSWORD","value":…}`)
+//! and array pairs (`["X-Api-Key", …]`).
+//!
+//! Kept: a path segment before `:` (`src/token_store.rs:42:5`, `/etc/passwd: …`), `null`,
+//! `true`, `false`, `YES`, `NO`, counts after plural keys (`signing keys: 2`), prose words.
 //!
 //! One linear-time regex finds candidate keys; a small scanner then finds where each value
 //! ends — across quotes with escapes at any nesting depth, balanced brackets and `Some(…)`
