@@ -205,15 +205,30 @@ impl Scrubber {
     /// read decoded (`tok%65n=…`, `123%3AAA…`, a JSON body in a query value): when the decoded
     /// reading reveals a secret, the decoded, scrubbed text replaces it.
     fn scrub_whole<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let out = self.rules(text);
+        let mut out = self.rules(text);
+        // JSON escapes (`pass\u0077ord`, `\u0022` quotes of JSON in JSON, `\/\/` in URLs):
+        // read unescaped too.
+        if let Some(unescaped) = key_value::json_unescape(&out)
+            && let Cow::Owned(clean) = self.rules(&unescaped)
+        {
+            out = Cow::Owned(clean);
+        }
+        // Percent escapes, decoded up to twice (`%253D` is a double-encoded `=`): when a
+        // decoded reading reveals a secret, the decoded, scrubbed text replaces it.
         if !key_value::has_percent_escape(&out) {
             return out;
         }
-        let decoded = key_value::percent_decode(&out);
-        match self.rules(&decoded) {
-            Cow::Owned(clean) => Cow::Owned(clean),
-            Cow::Borrowed(_) => out,
+        let once = key_value::percent_decode(&out).into_owned();
+        if let Cow::Owned(clean) = self.rules(&once) {
+            return Cow::Owned(clean);
         }
+        if key_value::has_percent_escape(&once) {
+            let twice = key_value::percent_decode(&once);
+            if let Cow::Owned(clean) = self.rules(&twice) {
+                return Cow::Owned(clean);
+            }
+        }
+        out
     }
 
     /// Shapes, named values, the extra patterns, the hook.
@@ -436,6 +451,19 @@ mod tests {
         let s = Scrubber::default();
         assert_eq!(s.scrub_query("api%5Fkey=abc&x=1"), "api_key=[Filtered]&x=1");
         assert_eq!(s.scrub_query("a=%"), "a=%");
+    }
+
+    #[test]
+    fn double_percent_encoding_and_json_escapes_are_read_through() {
+        let s = Scrubber::default();
+        let out = s.scrub_text("q=api_key%253Ddbl-2Wm8%2526x%253D1");
+        assert!(!out.contains("dbl-2Wm8"), "{out}");
+        let out = s.scrub_text(r#"{"body":"{\u0022password\u0022:\u0022uq-5Tz2\u0022}"}"#);
+        assert!(!out.contains("uq-5Tz2"), "{out}");
+        let out = s.scrub_text(r#"{"pass\u0077ord":"uk-7Hq3"}"#);
+        assert!(!out.contains("uk-7Hq3"), "{out}");
+        // Harmless escapes are left as they are.
+        assert_eq!(s.scrub_text("a%2520b \\u0041"), "a%2520b \\u0041");
     }
 
     #[test]

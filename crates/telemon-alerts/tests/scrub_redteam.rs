@@ -9,8 +9,8 @@
 //! Provider token formats (keys recognisable only by a vendor prefix) are deliberately not
 //! covered here: another corpus owns them.
 //!
-//! Ignored until the scrubber passes it: run with
-//! `cargo test -p telemon-alerts --all-features --test scrub_redteam -- --ignored --nocapture`.
+//! Run with
+//! `cargo test -p telemon-alerts --all-features --test scrub_redteam -- --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 #![allow(dead_code, reason = "fields exist to be printed by Debug")]
 
@@ -2232,7 +2232,6 @@ fn self_check(secrets: &[Secret]) {
 }
 
 #[test]
-#[ignore = "red-team corpus for issue 11: lists every leak and damage; run with --ignored"]
 fn redteam_corpus() {
     let s = Scrubber::default();
     let secrets = secrets();

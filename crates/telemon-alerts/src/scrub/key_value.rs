@@ -4,7 +4,14 @@
 //! `("AWS_SECRET_ACCESS_KEY", "…")`, `Header { name: "x-api-key", value: "…" }`, nested
 //! structs), cookies (every pair of a `Cookie:` line, `Set-Cookie`), percent-encoded keys and
 //! separators (`tok%65n=…`, `password%3D…`), and prose (`password 'x'`, `passwd x`, netrc
-//! lines, the Redis `AUTH [user] <password>` command).
+//! lines, the Redis `AUTH [user] <password>` and `AUTH2` commands, SQL `IDENTIFIED BY 'x'`,
+//! Redis `requirepass`/`masterauth`, `--client-secret x` flags), multi-field tuple structs
+//! (`Credentials("svc", "pw")`, whole body), generic fields of sensitive types
+//! (`AccessToken { value: … }`), JSON name/value objects (`{"name":"DB_PASSWORD","value":…}`)
+//! and array pairs (`["X-Api-Key", …]`).
+//!
+//! Kept: a path segment before `:` (`src/token_store.rs:42:5`, `/etc/passwd: …`), `null`,
+//! `true`, `false`, `YES`, `NO`, counts after plural keys (`signing keys: 2`), prose words.
 //!
 //! One linear-time regex finds candidate keys; a small scanner then finds where each value
 //! ends — across quotes with escapes at any nesting depth, balanced brackets and `Some(…)`
@@ -23,22 +30,38 @@ use super::keys::{KeyContext, KeyMatcher};
 /// Redis command.
 static CANDIDATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
-        // ("AWS_SECRET_ACCESS_KEY", "…") — a tuple of a quoted name and a value.
-        r#"\(\s*(?P<tkey>\\*"[^"\\\n]{1,96}\\*")\s*,\s*"#,
-        // Header { name: "x-api-key", value: "…" } and similar name/value pairs.
-        r#"|\b(?:name|key|header|field)\s*[:=]\s*(?P<nkey>\\*"[^"\\\n]{1,96}\\*")\s*,\s*(?:value|val)\s*[:=]\s*"#,
-        // key=value, key: value, "key": value, \"key\":\"value\", key => value, tok%65n%3D…
-        r#"|(?P<key>\\*["'`]?(?:[A-Za-z0-9_.\-\[\]]|%[0-9A-Fa-f]{2})+\\*["'`]?)[ \t]*(?P<sep>=>|:=|=|:|%3[DdAa])[ \t]*"#,
-        // Password("…"), ApiKey(…), SecretString("…").
-        r"|\b(?P<ts>[A-Z][A-Za-z0-9]{1,63})\(",
-        // password 'x', passwd x, netrc `password x`.
-        r"|(?i:\b(?P<pk>password|passwd|passphrase|passcode))[ \t]+(?:(?:is|was)[ \t]+)?",
-        // Redis AUTH [user] <password>, also as Debug arguments ("AUTH", "pw").
-        r#"|(?P<auth>\\*"?\bAUTH\\*"?)(?:[ \t]+|\s*,\s*)"#,
+        // ("AWS_SECRET_ACCESS_KEY", "…") and JSON pairs ["X-Api-Key", "…"] — a tuple or
+        // array of a quoted name and a value.
+        r#"[\(\[]\s*(?P<tkey>\\*"[^"\\\n]{1,96}\\*")\s*,\s*"#,
+        // Header { name: "x-api-key", value: "…" }, {"name":"DB_PASSWORD","value":"…"},
+        // <add key="ApiKey" value="…"/> and similar name/value pairs.
+        r#"|\\*"?(?-u:\b)(?:name|key|header|field)\\*"?\s*[:=]\s*(?P<nkey>\\*"[^"\\\n]{1,96}\\*")\s*,?\s*\\*"?(?:value|val)\\*"?\s*[:=]\s*"#,
+        // --client-secret value, --password=value (command lines).
+        r"|(?m:^|[ \t])--(?P<flag>[A-Za-z][A-Za-z0-9\-]{1,63})(?:=|[ \t]+)",
+        // key=value, key: value, "key": value, \"key\":\"value\", key => value, tok%65n%3D…,
+        // and a JSON key split from its value across lines.
+        r#"|(?P<key>\\*["'`]?(?:[A-Za-z0-9_.\-\[\]]|%[0-9A-Fa-f]{2})+\\*["'`]?)\s*(?P<sep>=>|:=|=|:|%3[DdAa])[ \t]*"#,
+        // Password("…"), ApiKey(…), SecretString("…"), Credentials("user", "pw").
+        r"|(?-u:\b)(?P<ts>[A-Z][A-Za-z0-9]{1,63})\(",
+        // AccessToken { value: "…" }: a sensitive type name hides its whole body.
+        r"|(?-u:\b)(?P<ss>[A-Z][A-Za-z0-9]{1,63}) ?\{",
+        // password 'x', passwd x, netrc `password x`, SQL `IDENTIFIED BY 'x'`, Redis
+        // `requirepass x` / `masterauth x`, `pass phrase 'x'`, `Set password to 'x'`.
+        r"|(?i:(?-u:\b)(?P<pk>password|passwd|passphrase|passcode|pass[ \t]+phrase|identified[ \t]+by|requirepass|masterauth))[ \t]+(?:(?:is|was|to)[ \t]+)?",
+        // Redis AUTH [user] <password> and AUTH2 user password (MIGRATE), also as Debug
+        // arguments ("AUTH", "pw").
+        r#"|(?P<auth>\\*"?(?-u:\b)AUTH2?\\*"?)(?:[ \t]+|\s*,\s*)"#,
         // <password>…</password>
         r"|<(?P<xkey>[A-Za-z_][A-Za-z0-9_.\-:]{0,63})>",
     ))
     .ok()
+});
+
+/// Field names that say nothing of what they hold: inside a type whose name is sensitive
+/// (`AccessToken { value: … }`) their value is the secret.
+static GENERIC_FIELD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:value|val|inner|raw|data|bytes|contents|string|secret|0)[ \t]*:[ \t]*")
+        .ok()
 });
 
 /// Authorization schemes: the credential follows the scheme word.
@@ -69,13 +92,17 @@ const PROSE_STOPWORDS: &[&str] = &[
     "and",
     "are",
     "at",
+    "authentication",
     "be",
     "been",
+    "but",
     "by",
+    "called",
     "cannot",
     "change",
     "changed",
     "check",
+    "configured",
     "does",
     "empty",
     "expired",
@@ -95,16 +122,20 @@ const PROSE_STOPWORDS: &[&str] = &[
     "mismatch",
     "missing",
     "must",
+    "no",
     "not",
     "of",
     "on",
     "or",
+    "pair",
+    "permission",
     "policy",
     "rejected",
     "required",
     "reset",
     "set",
     "should",
+    "signature",
     "the",
     "to",
     "too",
@@ -145,6 +176,48 @@ pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
+}
+
+/// `\u0077` → `w` and `\/` → `/` (printable ASCII escapes of JSON only); `None` when `s`
+/// holds none.
+pub(crate) fn json_unescape(s: &str) -> Option<String> {
+    if !s.contains("\\u00") && !s.contains("\\/") {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if b.get(i + 1) == Some(&b'/') {
+                out.push(b'/');
+                i += 2;
+                changed = true;
+                continue;
+            }
+            if b.get(i + 1) == Some(&b'u')
+                && b.get(i + 2) == Some(&b'0')
+                && b.get(i + 3) == Some(&b'0')
+                && let (Some(h), Some(l)) = (hex(b.get(i + 4)), hex(b.get(i + 5)))
+                && (0x20..0x7f).contains(&(h * 16 + l))
+            {
+                out.push(h * 16 + l);
+                i += 6;
+                changed = true;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    // Only ASCII bytes replaced ASCII escapes: still UTF-8.
+    changed.then(|| String::from_utf8(out).ok()).flatten()
+}
+
+fn hex(c: Option<&u8>) -> Option<u8> {
+    let c = *c?;
+    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// Whether `s` holds at least one `%XX` escape.
@@ -212,6 +285,24 @@ fn balanced(b: &[u8], open: usize) -> Option<usize> {
     None
 }
 
+/// How far past an opening bracket a type's body is looked for: bounds the work per
+/// candidate, so that scanning stays linear in the text.
+const MAX_BODY: usize = 16 * 1024;
+
+/// [`balanced`], looking at most [`MAX_BODY`] bytes past `open`.
+fn balanced_near(b: &[u8], open: usize) -> Option<usize> {
+    balanced(&b[..b.len().min(open.saturating_add(MAX_BODY))], open)
+}
+
+/// The largest char boundary of `text` at or before `i`.
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 fn line_end(b: &[u8], from: usize) -> usize {
     b[from..]
         .iter()
@@ -251,9 +342,11 @@ fn scan_value(text: &str, start: usize) -> Option<Value> {
     let mut i = start;
     // Wrappers: Some(…), Ok(…), Secret(…), up to three deep.
     let mut wrappers = 0;
+    let mut innermost = None;
     while wrappers < 3 {
         let n = ident_len(b, i);
         if n > 0 && b.get(i + n) == Some(&b'(') && b[i].is_ascii_alphabetic() {
+            innermost = Some(i + n);
             i += n + 1;
             // Pretty Debug (`{:#?}`) puts the wrapped value on its own line (written `\n`
             // when the Debug text was itself escaped).
@@ -263,6 +356,49 @@ fn scan_value(text: &str, start: usize) -> Option<Value> {
             break;
         }
     }
+    if let Some(open) = innermost {
+        // `Basic("admin", "pw")`: a wrapper of several fields loses all of them.
+        return tuple_body(text, open);
+    }
+    scan_plain(text, i)
+}
+
+/// The fields inside the bracket at `open` (`Credentials("svc", "pw")`, pretty or not): a
+/// single field is filtered as a value (its quotes stay), several fields go whole.
+fn tuple_body(text: &str, open: usize) -> Option<Value> {
+    let b = text.as_bytes();
+    let Some(end) = balanced_near(b, open) else {
+        return scan_plain(text, skip_space(b, open + 1));
+    };
+    let close = end - 1;
+    let start = skip_space(b, open + 1);
+    if start >= close {
+        return None;
+    }
+    if let Some(v) = scan_plain(text, start) {
+        let mut j = skip_space(b, v.end);
+        if b.get(j) == Some(&b',') {
+            j = skip_space(b, j + 1);
+        }
+        if j >= close {
+            return Some(v);
+        }
+    }
+    // Several fields: everything between the brackets, white space around it kept.
+    let mut last = close;
+    while last > start && b[last - 1].is_ascii_whitespace() {
+        last -= 1;
+    }
+    Some(Value {
+        start,
+        end: last,
+        shape: Shape::Whole,
+    })
+}
+
+/// The value starting at `i`, with no wrapper around it.
+fn scan_plain(text: &str, i: usize) -> Option<Value> {
+    let b = text.as_bytes();
     let first = *b.get(i)?;
     let value = match first {
         b'\\' | b'"' => {
@@ -363,6 +499,19 @@ fn filter_cookies(value: &str, out: &mut String) {
         if n > 0 {
             out.push(';');
         }
+        // Set-Cookie lines joined with `,` (`Path=/, session=…`); a comma in `Expires=Wed,
+        // 21 Oct` leaves a piece with no `=`, which is kept.
+        for (k, piece) in part.split(',').enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            filter_cookie_pair(piece, out);
+        }
+    }
+}
+
+fn filter_cookie_pair(part: &str, out: &mut String) {
+    {
         match part.split_once('=') {
             Some((name, _))
                 if !COOKIE_ATTRIBUTES
@@ -376,6 +525,31 @@ fn filter_cookies(value: &str, out: &mut String) {
             _ => out.push_str(part),
         }
     }
+}
+
+/// `null`, `true`, `false`, `YES`, `NO`: a flag saying whether a secret is set, not one.
+fn is_literal(word: &str) -> bool {
+    ["null", "true", "false", "yes", "no", "none"]
+        .iter()
+        .any(|l| word.eq_ignore_ascii_case(l))
+}
+
+/// `signing keys: 2`, `tokens=4096`: a plural key followed by a bare number is a count.
+fn is_count(key: &str, word: &str) -> bool {
+    let key = unquote(key).to_ascii_lowercase();
+    word.len() <= 9
+        && word.bytes().all(|c| c.is_ascii_digit())
+        && [
+            "keys",
+            "tokens",
+            "secrets",
+            "passwords",
+            "sessions",
+            "credentials",
+            "cookies",
+        ]
+        .iter()
+        .any(|p| key.ends_with(p))
 }
 
 /// Whether a bare prose value is an ordinary word rather than a secret.
@@ -401,6 +575,11 @@ fn decide(text: &str, c: &Captures<'_>, keys: &KeyMatcher) -> (Option<Value>, us
         if (sep == ":" && b.get(m.end()) == Some(&b':')) || b.get(m.end()) == Some(&b'/') {
             return (None, k.end().max(m.start() + 1));
         }
+        // `/etc/passwd: …`, `src/token_store.rs:42:5`: a path segment, not a key
+        // (`/api/token=…` still is one).
+        if sep == ":" && m.start() > 0 && b[m.start() - 1] == b'/' {
+            return (None, k.end().max(m.start() + 1));
+        }
         let raw = unquote(k.as_str());
         let key = percent_decode(raw);
         let before = m.start().checked_sub(1).and_then(|i| b.get(i));
@@ -412,12 +591,45 @@ fn decide(text: &str, c: &Captures<'_>, keys: &KeyMatcher) -> (Option<Value>, us
         if !keys.is_sensitive(&key, context) {
             return (None, m.end());
         }
-        let Some(v) = scan_value(text, m.end()) else {
+        // A JSON key may be split from its value across lines.
+        let at = if k.as_str().ends_with('"') {
+            skip_space(b, m.end())
+        } else {
+            m.end()
+        };
+        let Some(v) = scan_value(text, at) else {
             return (None, m.end());
         };
+        if v.shape == Shape::Whole {
+            let word = &text[v.start..v.end];
+            if is_literal(word)
+                || is_count(&key, word)
+                || (sep == ":" && at > m.start() && b[at - 1] == b' ' && is_prose_word(word))
+            {
+                return (None, v.end);
+            }
+        }
         return (Some(with_scheme(text, v)), v.end);
     }
+    if let Some(flag) = c.name("flag") {
+        let name = flag.as_str().to_ascii_lowercase();
+        // `--password-file /path`, `--password-stdin`: where the secret is read from.
+        let names_a_source = ["-file", "-stdin", "-path", "-dir", "-env", "-command"]
+            .iter()
+            .any(|s| name.ends_with(s));
+        if names_a_source || !keys.is_sensitive(flag.as_str(), KeyContext::Field) {
+            return (None, m.end());
+        }
+        return match scan_value(text, m.end()) {
+            Some(v) if !text[v.start..].starts_with('-') => (Some(v), v.end),
+            _ => (None, m.end()),
+        };
+    }
     if let Some(k) = c.name("tkey").or_else(|| c.name("nkey")) {
+        // `["AUTH", "user", "pw"]`: the Redis command, both arguments (see `auth`).
+        if c.name("tkey").is_some() && matches!(unquote(k.as_str()), "AUTH" | "AUTH2") {
+            return (None, k.start());
+        }
         if !keys.is_sensitive(unquote(k.as_str()), KeyContext::Field) {
             return (None, k.end());
         }
@@ -434,7 +646,8 @@ fn decide(text: &str, c: &Captures<'_>, keys: &KeyMatcher) -> (Option<Value>, us
             .iter()
             .position(|&c| c == b'<')
             .map_or(b.len(), |p| m.end() + p);
-        if end == m.end() {
+        // `ERR AUTH <password> called …`: a placeholder, not an element (no closing tag).
+        if end == m.end() || !text[end..].starts_with("</") {
             return (None, m.end());
         }
         let v = Value {
@@ -448,9 +661,28 @@ fn decide(text: &str, c: &Captures<'_>, keys: &KeyMatcher) -> (Option<Value>, us
         if !keys.is_sensitive(name.as_str(), KeyContext::Field) {
             return (None, m.end());
         }
-        return match scan_value(text, m.end()) {
+        return match tuple_body(text, m.end() - 1) {
             Some(v) => (Some(v), v.end),
             None => (None, m.end()),
+        };
+    }
+    if let Some(name) = c.name("ss") {
+        if !keys.is_sensitive(name.as_str(), KeyContext::Field) {
+            return (None, m.end());
+        }
+        // `AccessToken { value: "…" }`: a field with a generic name holds the secret
+        // (`Session { id: 42 }` keeps its id).
+        let body_end = balanced_near(b, m.end() - 1)
+            .unwrap_or_else(|| floor_boundary(text, m.end().saturating_add(MAX_BODY)));
+        let Some(f) = GENERIC_FIELD
+            .as_ref()
+            .and_then(|re| re.find_at(&text[..body_end], m.end()))
+        else {
+            return (None, m.end());
+        };
+        return match scan_value(text, f.end()) {
+            Some(v) => (Some(v), v.end),
+            None => (None, f.end()),
         };
     }
     if c.name("pk").is_some() || c.name("auth").is_some() {
@@ -626,6 +858,75 @@ mod tests {
                 "Cfg {\n  token: Some(\n    \"abc\",\n  ),\n}",
                 "Cfg {\n  token: Some(\n    \"[Filtered]\",\n  ),\n}",
             ),
+            (r#"Credentials("svc", "pw1")"#, r#"Credentials([Filtered])"#),
+            (
+                "Password(\n    \"pw1\",\n)",
+                "Password(\n    \"[Filtered]\",\n)",
+            ),
+            (
+                r#"C { auth: Some(Basic("admin", "pw1")) }"#,
+                r#"C { auth: Some(Basic([Filtered])) }"#,
+            ),
+            (
+                r#"AccessToken { value: "t1", expires_at: 9 }"#,
+                r#"AccessToken { value: "[Filtered]", expires_at: 9 }"#,
+            ),
+            ("Session { id: 42 }", "Session { id: 42 }"),
+            (
+                r#"[{"name":"DB_PASSWORD","value":"v1"}]"#,
+                r#"[{"name":"DB_PASSWORD","value":"[Filtered]"}]"#,
+            ),
+            (
+                r#"{"key":"password","value":"v1"}"#,
+                r#"{"key":"password","value":"[Filtered]"}"#,
+            ),
+            (r#"[["X-Api-Key","v1"]]"#, r#"[["X-Api-Key","[Filtered]"]]"#),
+            (
+                r#"<add key="ApiKey" value="v1" />"#,
+                r#"<add key="ApiKey" value="[Filtered]" />"#,
+            ),
+            (
+                "{\"password\"\n:\n\"v1\"}",
+                "{\"password\"\n:\n\"[Filtered]\"}",
+            ),
+            (
+                "run --client-secret v1 --x",
+                "run --client-secret [Filtered] --x",
+            ),
+            ("psql --password-file /p", "psql --password-file /p"),
+            ("IDENTIFIED BY 'v1';", "IDENTIFIED BY '[Filtered]';"),
+            ("Set password to 'v1'", "Set password to '[Filtered]'"),
+            ("with pass phrase 'v1'", "with pass phrase '[Filtered]'"),
+            (
+                "CONFIG SET requirepass v1",
+                "CONFIG SET requirepass [Filtered]",
+            ),
+            ("masterauth v1", "masterauth [Filtered]"),
+            ("AUTH2 default v1", "AUTH2 [Filtered]"),
+            (
+                r#"Cmd { args: ["AUTH", "u", "v1"] }"#,
+                r#"Cmd { args: ["AUTH", [Filtered]] }"#,
+            ),
+            (
+                "Set-Cookie: a=1; Path=/, s=v1; Expires=Wed, 21 Oct",
+                "Set-Cookie: a=[Filtered]; Path=/, s=[Filtered]; Expires=Wed, 21 Oct",
+            ),
+            ("at src/password.rs:88:13", "at src/password.rs:88:13"),
+            ("GET /api/token=v1/x", "GET /api/token=[Filtered]"),
+            (r#"{"password":null}"#, r#"{"password":null}"#),
+            ("(using password: YES)", "(using password: YES)"),
+            ("signing keys: 2 active", "signing keys: 2 active"),
+            (
+                "invalid token: signature mismatch",
+                "invalid token: signature mismatch",
+            ),
+            ("username-password pair", "username-password pair"),
+            (
+                "password authentication failed",
+                "password authentication failed",
+            ),
+            ("ERR AUTH <password> called", "ERR AUTH <password> called"),
+            ("Client sent AUTH, but no", "Client sent AUTH, but no"),
         ] {
             assert_eq!(s(input), want, "{input}");
         }
@@ -638,6 +939,16 @@ mod tests {
     }
 
     #[test]
+    fn json_escapes_are_read_unescaped() {
+        assert_eq!(
+            json_unescape(r#"{"pass\u0077ord":"x","u":"http:\/\/h"}"#).as_deref(),
+            Some(r#"{"password":"x","u":"http://h"}"#)
+        );
+        assert_eq!(json_unescape(r#"\u0000 \u00e9"#), None);
+        assert_eq!(json_unescape("plain"), None);
+    }
+
+    #[test]
     fn never_panics_on_odd_input() {
         for t in [
             "=",
@@ -647,8 +958,19 @@ mod tests {
             "password: \"\\",
             "é=é",
             "🦀password=🦀",
+            "Password(",
+            "Token {",
+            "Basic(\"a\",",
+            "AccessToken { value:",
+            "--password",
+            "\\u00",
+            "\\u00zz \\",
+            "Token { é",
         ] {
             let _ = s(t);
         }
+        // Unbalanced type names, many of them: bounded work each, no panic.
+        let many = "Token { value: é Password(Basic(\"a\", ".repeat(2000);
+        let _ = s(&many);
     }
 }

@@ -62,6 +62,14 @@ pub const DEFAULT_SENSITIVE_WORDS: &[&str] = &[
     "sas",
     "salt",
     "nonce",
+    "mnemonic",
+    "privkey",
+    "phpsessid",
+    "authkey",
+    "psk",
+    "storepass",
+    "keypass",
+    "hmac",
 ];
 
 /// Glued stems: a word ending with one of these is sensitive (`dbpassword`, `accesstoken`).
@@ -169,6 +177,11 @@ pub const DEFAULT_EXACT_KEYS: &[&str] = &[
     "x_amz_security_token",
     "private",
     "client_secret",
+    "seed_phrase",
+    "seedphrase",
+    "connect_sid",
+    "code_verifier",
+    "client_assertion",
 ];
 
 /// Whole keys that are secrets only in a query string or a form (`?code=…` of OAuth).
@@ -190,6 +203,12 @@ pub const DEFAULT_ALLOWED_KEYS: &[&str] = &[
     "kid",
     "author",
     "pin_code_length",
+    "max_tokens",
+    "input_tokens",
+    "output_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
 ];
 
 /// Headers and keys that identify a person (client addresses); filtered unless PII is allowed.
@@ -548,6 +567,14 @@ mod tests {
             "sas",
             "salt",
             "nonce",
+            "mnemonic",
+            "privkey",
+            "phpsessid",
+            "authkey",
+            "psk",
+            "storepass",
+            "keypass",
+            "hmac",
         ] {
             assert!(m.is_sensitive(w, KeyContext::Field), "word {w}");
             assert!(
@@ -675,6 +702,11 @@ mod tests {
             "x_amz_security_token",
             "private",
             "client_secret",
+            "seed_phrase",
+            "seedphrase",
+            "connect_sid",
+            "code_verifier",
+            "client_assertion",
         ] {
             assert!(m.is_sensitive(k, KeyContext::Field), "exact {k}");
         }
@@ -696,6 +728,12 @@ mod tests {
             "kid",
             "author",
             "pin_code_length",
+            "max_tokens",
+            "input_tokens",
+            "output_tokens",
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
         ] {
             assert!(!m.is_sensitive(k, KeyContext::Field), "allowed {k}");
             assert!(!m.is_sensitive(k, KeyContext::Query), "allowed {k}");

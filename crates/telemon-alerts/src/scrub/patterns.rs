@@ -41,6 +41,22 @@ fn scheme_credentials(c: &Captures<'_>) -> String {
     keep_first_group(c)
 }
 
+/// Keeps group 1, filters the middle, keeps group 2 (`scott/[Filtered]@`, `:[Filtered]@tcp(`).
+fn keep_around(c: &Captures<'_>) -> String {
+    format!(
+        "{}{FILTERED}{}",
+        c.get(1).map_or("", |m| m.as_str()),
+        c.get(2).map_or("", |m| m.as_str())
+    )
+}
+
+/// An `Authorization` value: a quoted one keeps its opening quote, a bare one goes to the
+/// end of the line (Digest and Token parameters hold quoted credentials).
+fn auth_line(c: &Captures<'_>) -> String {
+    let quote = c.get(2).map_or("", |m| m.as_str());
+    format!("{}{quote}{FILTERED}", c.get(1).map_or("", |m| m.as_str()))
+}
+
 fn url_auth(c: &Captures<'_>) -> String {
     format!("{}{FILTERED}@", c.get(1).map_or("", |m| m.as_str()))
 }
@@ -107,17 +123,43 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         // user and passwords with punctuation). An unencoded password may hold `/` or `@`
         // (base64, generated): everything up to the last `@` of the token goes.
         (
-            r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s:/@?#]*(?::\S*)?@",
+            r"(?i)(?-u:\b)([a-z][a-z0-9+.\-]*:(?:\\?/){2})[^\s:/@?#\\]*:\S*@",
             url_auth,
+        ),
+        // Protocol-relative `//user:pass@host`.
+        (r#"((?:^|[\s"'(=,])//[^\s:/@?#]+:)[^\s@]*(@)"#, keep_around),
+        // Oracle `sqlplus scott/pw@//db`, `jdbc:oracle:thin:scott/pw@host`.
+        (
+            r"(?i)((?:(?-u:\b)sqlplus[ \t]+|jdbc:oracle:[a-z]+:)[^\s/@:]+/)[^\s@]+(@)",
+            keep_around,
+        ),
+        // Go MySQL DSN `user:pw@tcp(host:3306)/db`.
+        (
+            r"((?-u:\b)[A-Za-z0-9_.\-]+:)[^\s@:]+(@(?:tcp|tcp6|udp|unix)\()",
+            keep_around,
+        ),
+        // Passwords on command lines: `redis-cli -a pw`, `sshpass -p pw`, `mysql -ppw`,
+        // `mysql -p'a b'`, `curl -u user:pw`.
+        (
+            r#"((?-u:\b)(?:redis-cli(?:[ \t][^\n]*?)?[ \t]-a|sshpass(?:[ \t][^\n]*?)?[ \t]-p)[ \t]+)(?:'[^'\n]*'|"[^"\n]*"|[^\s'"]+)"#,
+            keep_first_group,
+        ),
+        (
+            r#"((?-u:\b)mysql(?:dump|admin)?(?:[ \t][^\n]*?)?[ \t]-p)(?:'[^'\n]*'|"[^"\n]*"|[^\s'"]+)"#,
+            keep_first_group,
+        ),
+        (
+            r#"((?-u:\b)curl(?:[ \t][^\n]*?)?[ \t](?:-u|--user)[ \t]+[^\s:'"]*:)(?:'[^'\n]*'|"[^"\n]*"|[^\s'"]+)"#,
+            keep_first_group,
         ),
         // `Authorization: <scheme> <credentials>` lines: everything after the colon.
         (
-            r#"(?i)\b((?:proxy[-_])?authorization["']?\s*[:=]\s*["']?)[^\r\n"']+"#,
-            keep_first_group,
+            r#"(?i)(?-u:\b)((?:proxy[-_])?authorization["']?\s*[:=]\s*)(?:(["'])[^\r\n"']+|[^\s"'][^\r\n]*)"#,
+            auth_line,
         ),
         // Bearer / Basic / Token / Digest credentials in free text.
         (
-            r"(?i)\b((?:bearer|basic|digest|token)\s+)([A-Za-z0-9._~+/\-]{8,}=*)",
+            r"(?i)(?-u:\b)((?:bearer|basic|digest|token)\s+)([A-Za-z0-9._~+/\-]{8,}=*)",
             scheme_credentials,
         ),
     ];
@@ -125,7 +167,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     specs.extend(formats::FORMATS.iter().map(|f| (f.regex, f.replace)));
     specs.extend::<[(&str, Replacer); 1]>([
         // Card numbers (Luhn-checked in `card`).
-        (r"\b[2-6](?:[ \-]?\d){12,18}\b", card),
+        (r"(?-u:\b)[2-6](?:[ \-]?\d){12,18}(?-u:\b)", card),
     ]);
     specs
         .into_iter()
@@ -186,7 +228,7 @@ mod tests {
 
     #[test]
     fn all_patterns_compile() {
-        assert_eq!(pattern_count(), 6 + formats::FORMATS.len());
+        assert_eq!(pattern_count(), 12 + formats::FORMATS.len());
         assert!(SET.is_some());
     }
 
@@ -218,6 +260,55 @@ mod tests {
             scrub_text("redis://:ab/cd@cache:6379/0"),
             "redis://[Filtered]@cache:6379/0"
         );
+    }
+
+    #[test]
+    fn command_lines_dsns_and_urls_lose_their_passwords() {
+        for (text, want) in [
+            (
+                "redis-cli -h c -a pw1 ping",
+                "redis-cli -h c -a [Filtered] ping",
+            ),
+            ("sshpass -p pw1 ssh h", "sshpass -p [Filtered] ssh h"),
+            ("mysql -u r -ppw1 app", "mysql -u r -p[Filtered] app"),
+            ("mysql -p'a b c' app", "mysql -p[Filtered] app"),
+            (
+                "curl -u admin:pw1 https://h",
+                "curl -u admin:[Filtered] https://h",
+            ),
+            (
+                "sqlplus scott/pw1@//db:1521/O",
+                "sqlplus scott/[Filtered]@//db:1521/O",
+            ),
+            (
+                "jdbc:oracle:thin:scott/pw1@db:1521:O",
+                "jdbc:oracle:thin:scott/[Filtered]@db:1521:O",
+            ),
+            (
+                "app:pw1@tcp(db:3306)/app",
+                "app:[Filtered]@tcp(db:3306)/app",
+            ),
+            (
+                "fetch //user:pw1@cdn.h/x",
+                "fetch //user:[Filtered]@cdn.h/x",
+            ),
+            (
+                r"postgres:\/\/app:pw1@db\/app",
+                r"postgres:\/\/[Filtered]@db\/app",
+            ),
+            ("ssh://git@github.com/o/r", "ssh://git@github.com/o/r"),
+            ("https://bob@example.com/p", "https://bob@example.com/p"),
+            (
+                r#"Authorization: Digest username="bob", response="pw1""#,
+                "Authorization: [Filtered]",
+            ),
+            (
+                r#"{"authorization":"Bearer pw1","n":1}"#,
+                r#"{"authorization":"[Filtered]","n":1}"#,
+            ),
+        ] {
+            assert_eq!(scrub_text(text), want, "{text}");
+        }
     }
 
     #[test]
