@@ -21,7 +21,7 @@ pub(crate) const QUICKSTART_TABLE: &[&str] = &[
     "button presses answered 29",
     "alerts sent 1",
     "| password: <code>[Filtered]</code>",
-    "ShutdownReport { completed: true, abandoned: 0 }",
+    "ShutdownReport { completed: true, summarised: 0, abandoned: 0 }",
 ];
 
 /// Fragments the axum example's output must hold (its occurrence ids and timings vary).

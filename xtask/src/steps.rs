@@ -133,7 +133,7 @@ pub(crate) fn core_only_example() -> Step {
 
 /// The workspace's tests with all features: nextest when installed, else `cargo test`.
 /// Then the leak check: no `redis-server` the tests started may still run (see
-/// [`leaks`](crate::leaks)); the count before and after is printed.
+/// [`crate::leaks`]); the count before and after is printed.
 pub(crate) fn tests() -> Step {
     Step::blocking("test", || {
         let tmp = target_dir().join("xtask-test-tmp");

@@ -276,8 +276,10 @@ impl Scrubber {
     /// filtering, which is the normal case since every field was scrubbed already.
     pub(crate) fn last_pass(&self, message: &str) -> Option<String> {
         match self.scrub_whole(message) {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(s) => Some(s),
+            // A rule may rebuild the text without changing it (a replacer that keeps a
+            // look-alike): only a real change counts.
+            Cow::Owned(s) if s != message => Some(s),
+            _ => None,
         }
     }
 

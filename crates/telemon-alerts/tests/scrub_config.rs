@@ -98,3 +98,27 @@ async fn the_last_pass_catches_what_only_formatting_assembled() {
     assert!(!text.contains("ops-team-7"), "{text}");
     assert!(text.contains("EMP-204863"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_message_the_last_pass_leaves_alone_keeps_its_formatting() {
+    // A look-alike that a rule visits but keeps (a card number failing Luhn, a lower-case
+    // "basic authentication") must not turn the message into plain text.
+    let api = FakeBotApi::start().await;
+    let t = builder(&api).service("shop").build().unwrap();
+    t.report(
+        Alert::critical("order 4111111111111112 failed")
+            .message("basic authentication required")
+            .detail("payment", "declined"),
+    );
+    assert!(t.flush(Duration::from_secs(60)).await);
+    let sent = api.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].text.contains("<b>"), "{}", sent[0].text);
+    assert!(
+        sent[0]
+            .visible_text
+            .contains("basic authentication required"),
+        "{}",
+        sent[0].visible_text
+    );
+}

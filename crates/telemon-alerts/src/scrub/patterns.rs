@@ -226,6 +226,64 @@ pub(crate) fn pattern_count() -> usize {
 mod tests {
     use super::*;
 
+    /// One sample per shape rule (the provider formats have their own): each is removed by the
+    /// rules, and leaks when its own rule alone is disabled — so removing or weakening any shape
+    /// rule fails here.
+    const SHAPE_SAMPLES: &[(&str, &str)] = &[
+        (
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BSamplePem01\n-----END PRIVATE KEY-----",
+            "MIIEvQIBADANBgkqhkiG9w0BSamplePem01",
+        ),
+        (
+            "PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 1\nPuttyPrivateBody0102\nPrivate-MAC: 0a1b",
+            "PuttyPrivateBody0102",
+        ),
+        ("redis://app:UrlPw-778899@cache:6379", "UrlPw-778899"),
+        ("fetch //deploy:RelPw-445566@host/x", "RelPw-445566"),
+        (
+            "sqlplus scott/Tiger-Pw-1122@//db:1521/orcl",
+            "Tiger-Pw-1122",
+        ),
+        ("dsn app:GoDsn-Pw-3344@tcp(db:3306)/app", "GoDsn-Pw-3344"),
+        (
+            "redis-cli -h cache -a RedisCli-Pw-5566 ping",
+            "RedisCli-Pw-5566",
+        ),
+        ("mysql -u root -pMysql-Pw-7788 app", "Mysql-Pw-7788"),
+        (
+            "curl -u admin:Curl-Pw-9900 https://example.com",
+            "Curl-Pw-9900",
+        ),
+        (
+            "Authorization: Negotiate YIIGfwYGKwYBBQUCoIIGczCCBm",
+            "YIIGfwYGKwYBBQUCoIIGczCCBm",
+        ),
+        (
+            "retrying with bearer Bearer-Free-Tok-1234 now",
+            "Bearer-Free-Tok-1234",
+        ),
+        ("card 4111 1111 1111 1111 declined", "4111 1111 1111 1111"),
+    ];
+
+    #[test]
+    fn every_shape_rule_is_needed_and_sufficient() {
+        let formats: std::collections::HashSet<&str> =
+            formats::FORMATS.iter().map(|f| f.regex).collect();
+        for (text, secret) in SHAPE_SAMPLES {
+            let out = scrub_text(text);
+            assert!(!out.contains(secret), "{text:?} → {out:?}");
+        }
+        for p in PATTERNS
+            .iter()
+            .filter(|p| !formats.contains(p.regex.as_str()))
+        {
+            let needed = SHAPE_SAMPLES
+                .iter()
+                .any(|(text, secret)| scrub_text_without(text, p.regex.as_str()).contains(secret));
+            assert!(needed, "no sample leaks without {}", p.regex.as_str());
+        }
+    }
+
     #[test]
     fn all_patterns_compile() {
         assert_eq!(pattern_count(), 12 + formats::FORMATS.len());
