@@ -1,7 +1,7 @@
 //! Deduplication across workers, on any
 //! [`CoordinationStore`](sentinel_core::CoordinationStore) (memory or Redis).
 //!
-//! Per fingerprint `fp` there are three keys ([`Keys`](crate::keys)), all in the `{fp}` hash
+//! Per fingerprint `fp` there are three keys (`keys::Keys`), all in the `{fp}` hash
 //! slot:
 //!
 //! * `window` — a claim held for the cooldown. Winning it = this worker speaks.

@@ -223,7 +223,7 @@ pub const DEFAULT_PII_KEYS: &[&str] = &[
     "client_ip",
 ];
 
-/// The word lists a [`KeyMatcher`] applies; part of
+/// The word lists the scrubber's key matcher applies; part of
 /// [`ScrubConfig`](crate::scrub::ScrubConfig).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRules {
