@@ -489,7 +489,7 @@ fn with_scheme(text: &str, v: Value) -> Value {
 }
 
 fn is_cookie_key(key: &str) -> bool {
-    let k = key.trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '\\');
+    let k = unquote(key);
     k.eq_ignore_ascii_case("cookie") || k.eq_ignore_ascii_case("set-cookie")
 }
 
