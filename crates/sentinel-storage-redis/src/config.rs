@@ -9,6 +9,8 @@ use redis::AsyncConnectionConfig;
 use crate::connection::Backend;
 use crate::error::{RedisConfigError, invalid_url};
 use crate::redact::{Redactor, SecretUrl};
+#[cfg(feature = "sentinel")]
+use crate::sentinel::SentinelTarget;
 use crate::store::{RedisStore, StoreSettings};
 
 /// Default [`RedisConfig::pool_size`].
@@ -70,6 +72,8 @@ enum Target {
     ClusterUrls(Vec<SecretUrl>),
     #[cfg(feature = "cluster")]
     ClusterPool(deadpool_redis::cluster::Pool),
+    #[cfg(feature = "sentinel")]
+    Sentinel(SentinelTarget),
 }
 
 impl fmt::Debug for Target {
@@ -81,6 +85,8 @@ impl fmt::Debug for Target {
             Self::ClusterUrls(u) => f.debug_tuple("ClusterUrls").field(u).finish(),
             #[cfg(feature = "cluster")]
             Self::ClusterPool(p) => f.debug_tuple("ClusterPool").field(&p.status()).finish(),
+            #[cfg(feature = "sentinel")]
+            Self::Sentinel(t) => t.fmt(f),
         }
     }
 }
@@ -117,6 +123,9 @@ pub struct RedisConfig {
     client_clock_ttl_grace: Duration,
     /// PEM root certificate(s) to trust instead of the built-in roots (`tls` feature).
     tls_root: Option<Vec<u8>>,
+    /// A Sentinel-only option set on another target, reported by `build`.
+    #[cfg(feature = "sentinel")]
+    misapplied: Option<&'static str>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -145,6 +154,8 @@ impl RedisConfig {
             mode: ConnectionMode::default(),
             client_clock_ttl_grace: DEFAULT_CLIENT_CLOCK_TTL_GRACE,
             tls_root: None,
+            #[cfg(feature = "sentinel")]
+            misapplied: None,
         }
     }
 
@@ -176,6 +187,86 @@ impl RedisConfig {
         Self::with_target(Target::ClusterUrls(
             urls.into_iter().map(SecretUrl::new).collect(),
         ))
+    }
+
+    /// A Redis whose master is managed by Redis Sentinel: the store asks the sentinels at
+    /// `sentinel_urls` (`redis://[:password@]host:26379`, the sentinels' own password if they
+    /// have one) where the master called `master_name` is, connects to it, and after a
+    /// failover finds the promoted replica by itself — no restart of the application. While
+    /// the master is switching, calls fail with `StoreError::Unavailable` or `Timeout` and the
+    /// engine's `FailMode` decides.
+    ///
+    /// The master's own credentials go in [`master_password`](Self::master_password),
+    /// [`master_username`](Self::master_username) and [`master_db`](Self::master_db). TLS
+    /// (`rediss://`) is not supported with Sentinel yet. Neither password is ever shown in
+    /// `Debug` or an error.
+    ///
+    /// ```
+    /// use sentinel_storage_redis::RedisConfig;
+    ///
+    /// let store = RedisConfig::sentinel(
+    ///     "mymaster",
+    ///     [
+    ///         "redis://:sentinel-pw@10.0.0.1:26379",
+    ///         "redis://:sentinel-pw@10.0.0.2:26379",
+    ///         "redis://:sentinel-pw@10.0.0.3:26379",
+    ///     ],
+    /// )
+    /// .master_password("master/pw#1")
+    /// .build()?;
+    /// let shown = format!("{store:?}");
+    /// assert!(shown.contains("mymaster"));
+    /// assert!(!shown.contains("sentinel-pw") && !shown.contains("master/pw#1"));
+    /// # Ok::<(), sentinel_storage_redis::RedisConfigError>(())
+    /// ```
+    #[cfg(feature = "sentinel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+    pub fn sentinel<I, S>(master_name: impl Into<String>, sentinel_urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::with_target(Target::Sentinel(SentinelTarget::new(
+            master_name.into(),
+            sentinel_urls.into_iter().map(SecretUrl::new).collect(),
+        )))
+    }
+
+    /// The password of the Sentinel-managed master (and of the replica promoted in its
+    /// place): Redis `requirepass`, or the ACL user's password with
+    /// [`master_username`](Self::master_username). Only for [`RedisConfig::sentinel`].
+    #[cfg(feature = "sentinel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+    pub fn master_password(self, password: impl Into<String>) -> Self {
+        let password = password.into();
+        self.on_sentinel("master_password", |t| t.password = Some(password))
+    }
+
+    /// The ACL user to log in as on the Sentinel-managed master (default: the default user).
+    /// Only for [`RedisConfig::sentinel`].
+    #[cfg(feature = "sentinel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+    pub fn master_username(self, username: impl Into<String>) -> Self {
+        let username = username.into();
+        self.on_sentinel("master_username", |t| t.username = Some(username))
+    }
+
+    /// The database number on the Sentinel-managed master (default 0). Only for
+    /// [`RedisConfig::sentinel`].
+    #[cfg(feature = "sentinel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+    pub fn master_db(self, db: i64) -> Self {
+        self.on_sentinel("master_db", |t| t.db = db)
+    }
+
+    /// Applies a Sentinel-only option, or remembers that it was set on another target.
+    #[cfg(feature = "sentinel")]
+    fn on_sentinel(mut self, option: &'static str, set: impl FnOnce(&mut SentinelTarget)) -> Self {
+        match &mut self.target {
+            Target::Sentinel(t) => set(t),
+            _ => self.misapplied = Some(option),
+        }
+        self
     }
 
     /// Around a pool you already have (its size, timeouts and credentials are yours;
@@ -272,10 +363,19 @@ impl RedisConfig {
                 "ConnectionMode::Multiplexed needs at least 1 connection".into(),
             ));
         }
+        #[cfg(feature = "sentinel")]
+        if let Some(option) = self.misapplied {
+            return Err(RedisConfigError::Invalid(format!(
+                "`{option}` applies to RedisConfig::sentinel only; put the credentials of a \
+                 standalone or Cluster Redis in its URL"
+            )));
+        }
         let given_pool = match &self.target {
             Target::Url(_) => false,
             #[cfg(feature = "cluster")]
             Target::ClusterUrls(_) => false,
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(_) => false,
             _ => true,
         };
         if self.tls_root.is_some() && !matches!(self.target, Target::Url(_)) {
@@ -353,6 +453,13 @@ impl RedisConfig {
                 Redactor::default(),
                 "cluster pool".into(),
             ),
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(target) => {
+                let redactor = target.redactor();
+                let pool =
+                    target.pool(pool_size, connect_timeout, self.command_timeout, &redactor)?;
+                (Backend::Sentinel(pool), redactor, target.shown())
+            }
         };
         let max = backend.max_size();
         if let ConnectionMode::Multiplexed(n) = self.mode

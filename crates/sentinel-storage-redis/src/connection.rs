@@ -17,6 +17,9 @@ pub(crate) enum Backend {
     Single(deadpool_redis::Pool),
     #[cfg(feature = "cluster")]
     Cluster(deadpool_redis::cluster::Pool),
+    /// The master a Redis Sentinel names; a new connection asks the sentinels again.
+    #[cfg(feature = "sentinel")]
+    Sentinel(deadpool_redis::sentinel::Pool),
 }
 
 impl Backend {
@@ -26,6 +29,27 @@ impl Backend {
             Self::Single(p) => p.status().max_size,
             #[cfg(feature = "cluster")]
             Self::Cluster(p) => p.status().max_size,
+            #[cfg(feature = "sentinel")]
+            Self::Sentinel(p) => p.status().max_size,
+        }
+    }
+
+    /// Whether `e` says the connection no longer reaches the master although it still works:
+    /// a Sentinel-managed server that was demoted to a replica (`READONLY`), so the next call
+    /// asks the sentinels again. (Sentinel also disconnects clients of a demoted master; this
+    /// covers the moment before.) A standalone server answering `READONLY` is a replica by
+    /// configuration, and reconnecting would not help.
+    pub(crate) fn stale_after(&self, e: &redis::RedisError) -> bool {
+        match self {
+            #[cfg(feature = "sentinel")]
+            Self::Sentinel(_) => matches!(
+                e.kind(),
+                redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+            ),
+            _ => {
+                let _ = e;
+                false
+            }
         }
     }
 
@@ -35,6 +59,8 @@ impl Backend {
             Self::Single(p) => p.get().await.map(Held::Single),
             #[cfg(feature = "cluster")]
             Self::Cluster(p) => p.get().await.map(Held::Cluster),
+            #[cfg(feature = "sentinel")]
+            Self::Sentinel(p) => p.get().await.map(Held::Sentinel),
         }
     }
 }
@@ -44,6 +70,8 @@ pub(crate) enum Held {
     Single(deadpool_redis::Connection),
     #[cfg(feature = "cluster")]
     Cluster(deadpool_redis::cluster::Connection),
+    #[cfg(feature = "sentinel")]
+    Sentinel(deadpool_redis::sentinel::Connection),
 }
 
 impl Held {
@@ -53,6 +81,8 @@ impl Held {
             Self::Single(c) => Conn::Single(MultiplexedConnection::clone(c)),
             #[cfg(feature = "cluster")]
             Self::Cluster(c) => Conn::Cluster(redis::cluster_async::ClusterConnection::clone(c)),
+            #[cfg(feature = "sentinel")]
+            Self::Sentinel(c) => Conn::Single(MultiplexedConnection::clone(c)),
         }
     }
 }

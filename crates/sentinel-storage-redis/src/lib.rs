@@ -131,6 +131,8 @@ mod plan;
 mod redact;
 mod scan;
 mod scripts;
+#[cfg(feature = "sentinel")]
+mod sentinel;
 mod store;
 
 pub use config::{

@@ -186,27 +186,41 @@ impl RedisStore {
         self.inner.settings.time_source
     }
 
-    /// The standalone pool (`None` for a Cluster store).
+    /// The standalone pool (`None` for a Cluster or Sentinel store).
     pub fn pool(&self) -> Option<&deadpool_redis::Pool> {
         match &self.inner.backend {
             Backend::Single(p) => Some(p),
-            #[cfg(feature = "cluster")]
-            Backend::Cluster(_) => None,
+            #[cfg(any(feature = "cluster", feature = "sentinel"))]
+            _ => None,
         }
     }
 
-    /// The Cluster pool (`None` for a standalone store).
+    /// The Cluster pool (`None` for a standalone or Sentinel store).
     #[cfg(feature = "cluster")]
     #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
     pub fn cluster_pool(&self) -> Option<&deadpool_redis::cluster::Pool> {
         match &self.inner.backend {
             Backend::Cluster(p) => Some(p),
-            Backend::Single(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The pool of connections to the Sentinel-managed master (`None` for a standalone or
+    /// Cluster store).
+    #[cfg(feature = "sentinel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+    pub fn sentinel_pool(&self) -> Option<&deadpool_redis::sentinel::Pool> {
+        match &self.inner.backend {
+            Backend::Sentinel(p) => Some(p),
+            _ => None,
         }
     }
 
     fn is_cluster(&self) -> bool {
-        !matches!(self.inner.backend, Backend::Single(_))
+        #[cfg(feature = "cluster")]
+        return matches!(self.inner.backend, Backend::Cluster(_));
+        #[cfg(not(feature = "cluster"))]
+        false
     }
 
     /// Checks that Redis answers (`PING`, on every master of a Cluster), within the timeouts.
@@ -281,7 +295,7 @@ impl RedisStore {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(CallError::Reply(e))) => Err(e),
             Ok(Err(CallError::Redis(e))) => {
-                if breaks_connection(&e) {
+                if breaks_connection(&e) || inner.backend.stale_after(&e) {
                     tracing::debug!(kind = ?e.kind(), "replacing a broken Redis connection");
                     inner.lanes.discard(origin);
                 }
@@ -319,6 +333,8 @@ impl RedisStore {
     fn one_slot(&self, plan: &Plan) -> bool {
         match &self.inner.backend {
             Backend::Single(_) => true,
+            #[cfg(feature = "sentinel")]
+            Backend::Sentinel(_) => true,
             #[cfg(feature = "cluster")]
             Backend::Cluster(_) => {
                 use redis::cluster_routing::Slot;

@@ -1,5 +1,5 @@
-//! Test kit for sentinel (not published): a real `redis-server` spawner (standalone and
-//! Cluster), a fake Telegram Bot API server that real teloxide bots run against, a
+//! Test kit for sentinel (not published): a real `redis-server` spawner (standalone,
+//! Sentinel and Cluster), a fake Telegram Bot API server that real teloxide bots run against, a
 //! latency-injecting TCP proxy, and the conformance suite every store must pass.
 #![expect(
     clippy::unwrap_used,
@@ -11,5 +11,6 @@ pub mod conformance;
 pub mod fake_bot_api;
 pub mod latency_proxy;
 pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod redis_server;
 pub mod secrets;

@@ -69,6 +69,9 @@ pub struct RedisServer {
     binary: PathBuf,
     dir: PathBuf,
     extra_args: Vec<OsString>,
+    /// A configuration file's text, written to `redis.conf` in the server's directory and
+    /// passed as the first argument (Sentinel mode needs a file it can rewrite).
+    config: Option<String>,
     child: Mutex<Option<Running>>,
 }
 
@@ -149,6 +152,16 @@ impl RedisServer {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
+        Self::try_spawn_with_config(None, args)
+    }
+
+    /// [`try_spawn_with_args`](Self::try_spawn_with_args) with a configuration file whose
+    /// text is `config` (written to `redis.conf` in the server's directory, passed first).
+    pub(crate) fn try_spawn_with_config<I, S>(config: Option<String>, args: I) -> io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
         let binary = redis_server_binary()?;
         let extra_args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let mut last_error = None;
@@ -162,6 +175,7 @@ impl RedisServer {
                 binary: binary.clone(),
                 dir,
                 extra_args: extra_args.clone(),
+                config: config.clone(),
                 child: Mutex::new(None),
             };
             match server.start() {
@@ -280,7 +294,13 @@ impl RedisServer {
         let _ = fs::remove_dir_all(&self.dir);
         fs::create_dir_all(&self.dir)?;
         let log = self.dir.join("redis.log");
-        let mut process = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(config) = &self.config {
+            let file = self.dir.join("redis.conf");
+            fs::write(&file, config)?;
+            command.arg(file);
+        }
+        let mut process = command
             .arg("--port")
             .arg(self.port.to_string())
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
