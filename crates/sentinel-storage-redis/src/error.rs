@@ -70,7 +70,8 @@ pub(crate) fn breaks_connection(e: &RedisError) -> bool {
 /// Maps a Redis client error onto the engine's error kinds.
 ///
 /// - network, connection, authentication or permission (`NOAUTH`, `WRONGPASS`, `NOPERM`),
-///   "server busy/loading/failing over" → `Unavailable`;
+///   "server busy/loading/failing over", no sentinel naming a reachable master (during a
+///   Sentinel failover, or a wrong master name) → `Unavailable`;
 /// - the client's own response timeout → `Timeout`;
 /// - anything else the server said (a script error, a wrong-type key) → `Protocol`.
 pub(crate) fn map_redis(e: RedisError, timeout: Duration, redactor: &Redactor) -> StoreError {
@@ -98,6 +99,8 @@ pub(crate) fn map_redis(e: RedisError, timeout: Duration, redactor: &Redactor) -
         || matches!(
             e.kind(),
             ErrorKind::AuthenticationFailed
+                | ErrorKind::MasterNameNotFoundBySentinel
+                | ErrorKind::NoValidReplicasFoundBySentinel
                 | ErrorKind::InvalidClientConfig
                 | ErrorKind::ClusterConnectionNotFound
                 | ErrorKind::Io
