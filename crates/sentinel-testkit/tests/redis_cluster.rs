@@ -46,3 +46,44 @@ async fn three_masters_serve_keys_on_all_slots() {
     let both: Vec<String> = con.mget(&["{user:1}:a", "{user:1}:b"]).await.unwrap();
     assert_eq!(both, ["1", "2"]);
 }
+
+/// With one replica per master, killing a master promotes its replica, which then serves the
+/// master's keys (replicated before the kill), and the cluster is whole again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_takes_over_a_killed_master() {
+    let cluster = tokio::task::spawn_blocking(|| RedisCluster::spawn_with_replicas(1))
+        .await
+        .unwrap();
+    assert_eq!(cluster.nodes().len(), 6);
+    let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
+    let mut con = client.get_async_connection().await.unwrap();
+    for i in 0..30 {
+        let () = con.set(format!("key-{i}"), i).await.unwrap();
+    }
+    let master = &cluster.nodes()[0];
+    let replica = cluster.replica_of(0).unwrap();
+    let held = dbsize(master).await;
+    assert!(held > 0);
+    // The replica has them too once it caught up (WAIT on the master).
+    let mut m = master.connection().await;
+    let synced: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5_000)
+        .query_async(&mut m)
+        .await
+        .unwrap();
+    assert_eq!(synced, 1);
+    master.stop();
+    tokio::task::block_in_place(|| cluster.wait_until_master(replica)).unwrap();
+    assert_eq!(
+        dbsize(replica).await,
+        held,
+        "the promoted replica kept the keys"
+    );
+    let client = redis::cluster::ClusterClient::new(vec![replica.url()]).unwrap();
+    let mut con = client.get_async_connection().await.unwrap();
+    for i in 0..30 {
+        let v: i64 = con.get(format!("key-{i}")).await.unwrap();
+        assert_eq!(v, i);
+    }
+}
