@@ -98,6 +98,7 @@ async fn master_killed_mid_flood_then_the_promoted_replica_decides() {
     }
     for f in floods {
         let counts = f.stop().await;
+        eprintln!("flood: {counts:?}");
         assert!(
             counts.decided() >= 200 && counts.fail_mode() >= 1,
             "{counts:?}"
