@@ -9,7 +9,8 @@ pub use sentinel_core::*;
 #[doc(inline)]
 pub use sentinel_storage_memory as memory;
 
-/// The Redis store, standalone and Cluster (feature `redis`).
+/// The Redis store: standalone, Sentinel (feature `redis-sentinel`) or Cluster (feature
+/// `redis-cluster`); feature `redis`.
 #[cfg(feature = "redis")]
 #[doc(inline)]
 pub use sentinel_storage_redis as redis;

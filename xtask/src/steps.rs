@@ -40,6 +40,7 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "memory",
     "redis",
     "redis-cluster",
+    "redis-sentinel",
     "redis-tls",
     "telegram",
     "teloxide",

@@ -92,7 +92,8 @@ impl fmt::Debug for Target {
 }
 
 /// Builds a [`RedisStore`]: from a URL (`redis://`, `rediss://` with the `tls` feature,
-/// `user:password@` in the URL), from Cluster node URLs (`cluster` feature), or around a
+/// `user:password@` in the URL), from Cluster node URLs (`cluster` feature), from the
+/// sentinels of a Sentinel-managed master (`sentinel` feature), or around a
 /// deadpool pool you already have.
 ///
 /// [`build`](RedisConfig::build) validates everything and creates the pool; it does not

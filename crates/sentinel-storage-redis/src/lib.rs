@@ -1,4 +1,4 @@
-//! Redis storage for sentinel, standalone or Cluster: one round trip per update.
+//! Redis storage for sentinel, standalone, Sentinel-managed or Cluster: one round trip per update.
 //!
 //! [`RedisStore`] implements every sentinel storage trait over a
 //! [`deadpool_redis`] pool, so limits hold across processes and machines:
@@ -47,6 +47,8 @@
 //! | [`RedisConfig`] option | default | meaning |
 //! |---|---|---|
 //! | URL ([`new`](RedisConfig::new), [`from_env`](RedisConfig::from_env), `cluster`) | — | `redis://[user][:password@]host[:port][/db]`; `rediss://` for TLS (feature `tls`) |
+//! | `sentinel(master_name, sentinel_urls)` (feature `sentinel`) | — | the master the sentinels name; followed through failovers |
+//! | `master_password`, `master_username`, `master_db` (feature `sentinel`) | none, default user, 0 | what the store logs in with on a Sentinel-managed master |
 //! | [`pool_size`](RedisConfig::pool_size) | 16 | connections in the pool this crate creates |
 //! | [`connection_mode`](RedisConfig::connection_mode) | `Multiplexed(2)` | keep 2 pipelined connections, or check one out per call (`Pooled`) |
 //! | [`connect_timeout`](RedisConfig::connect_timeout) | 1 s | getting a connection; exceeded → `StoreError::Timeout` |
@@ -89,6 +91,21 @@
 //! MATCH` with the prefix's glob characters escaped (on every master of a Cluster), never
 //! `KEYS`.
 //!
+//! ## High availability
+//!
+//! **Sentinel** (feature `sentinel`, `RedisConfig::sentinel`): each new connection asks the
+//! sentinels (in the order given, up to three at once) which server is the master, checks
+//! with `ROLE` that it is one, and connects. When the master dies, calls on its connections
+//! fail (`Unavailable`), the connections are replaced, and until a replica is promoted the
+//! sentinels name no reachable master (`Unavailable` too): the engine's `FailMode` decides.
+//! Once promoted, the next connection reaches the new master; the application does not
+//! restart. A connection that answers `READONLY` (its server was demoted to a replica) is
+//! replaced the same way. **Cluster**: the cluster client follows `MOVED` and refreshes the
+//! slot map when a master fails; while slots have no master, calls fail with `Unavailable`.
+//! Both are tested with a master killed under load (`tests/sentinel.rs`,
+//! `tests/cluster_failover.rs`). Replication is asynchronous: state written just before the
+//! failure may be missing on the promoted replica.
+//!
 //! ## Connections
 //!
 //! By default ([`ConnectionMode::Multiplexed`]) the store keeps a couple of connections out of
@@ -120,6 +137,7 @@
 //! ## Feature flags
 //!
 //! - `cluster`: Redis Cluster (`RedisConfig::cluster`, `RedisConfig::from_cluster_pool`).
+//! - `sentinel`: Redis Sentinel (`RedisConfig::sentinel`).
 //! - `tls`: `rediss://` URLs (rustls with the webpki roots).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -52,7 +52,7 @@ pub(crate) struct StoreSettings {
 }
 
 /// The sentinel storage traits ([`RateLimitStore`], [`DebounceStore`], [`BlocklistStore`])
-/// over Redis, standalone or Cluster. Cheap to clone; share one per process.
+/// over Redis, standalone, Sentinel-managed or Cluster. Cheap to clone; share one per process.
 ///
 /// - **One round trip per update**: the engine's whole plan (blocklist, debounce, rate limits,
 ///   strike, escalation) is one `EVALSHA` of the plan script on a standalone server (on
