@@ -191,7 +191,10 @@ fn parse_addr(text: &str) -> Option<IpAddr> {
         return Some(sock.ip().to_canonical());
     }
     let inner = text.strip_prefix('[')?.strip_suffix(']')?;
-    inner.parse::<Ipv6Addr>().ok().map(|ip| IpAddr::V6(ip).to_canonical())
+    inner
+        .parse::<Ipv6Addr>()
+        .ok()
+        .map(|ip| IpAddr::V6(ip).to_canonical())
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ pub enum TowerConfigError {
         policy: String,
     },
     /// A route is not a path.
-    #[error("route {0:?} must be a path starting with '/' (the axum route template, e.g. /users/{{id}})")]
+    #[error(
+        "route {0:?} must be a path starting with '/' (the axum route template, e.g. /users/{{id}})"
+    )]
     InvalidRoute(String),
     /// The same method and route were given twice.
     #[error("route {route:?} is configured twice for {method}; keep one")]

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use sentinel_core::{Decision, Policy, PolicyRegistry, Scope, ceil_secs};
 
+use crate::decimal::push_decimal;
+
 pub(crate) const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub(crate) const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 pub(crate) const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -111,7 +113,12 @@ impl HeaderSet {
 
     /// The headers for `decision` of engine policy `policy`; `global` when the subject that
     /// decided was everyone (picks between limits with equal quotas).
-    pub(crate) fn for_decision(&self, policy: &str, decision: &Decision, global: bool) -> RateHeaders {
+    pub(crate) fn for_decision(
+        &self,
+        policy: &str,
+        decision: &Decision,
+        global: bool,
+    ) -> RateHeaders {
         let mut out = RateHeaders::default();
         if !self.enabled() {
             return out;
@@ -129,7 +136,13 @@ impl HeaderSet {
             out.policy = Some(p.policy.clone());
             if let Some(item) = item {
                 // One small string per response: the counts change every time.
-                let value = format!("\"{}\";r={};t={reset}", item.name, decision.remaining);
+                let mut value = String::with_capacity(item.name.len() + 32);
+                value.push('"');
+                value.push_str(&item.name);
+                value.push_str("\";r=");
+                push_decimal(&mut value, u64::from(decision.remaining));
+                value.push_str(";t=");
+                push_decimal(&mut value, reset);
                 out.ratelimit = HeaderValue::try_from(value).ok();
             }
         }
@@ -182,7 +195,11 @@ mod tests {
             .policy(
                 "login",
                 Policy::new()
-                    .rate_limit(Quota::per_minute(5).unwrap(), Algorithm::Gcra, Scope::Custom)
+                    .rate_limit(
+                        Quota::per_minute(5).unwrap(),
+                        Algorithm::Gcra,
+                        Scope::Custom,
+                    )
                     .rate_limit(
                         Quota::new(1000, Duration::from_millis(1500)).unwrap(),
                         Algorithm::SlidingWindow,
@@ -210,8 +227,16 @@ mod tests {
         assert_eq!(h[X_REMAINING], "998");
         assert_eq!(h[X_RESET], "3");
         let mut h = HeaderMap::new();
-        set.for_decision("_", &Decision { limit: 100, remaining: 7, ..d }, false)
-            .apply(&mut h);
+        set.for_decision(
+            "_",
+            &Decision {
+                limit: 100,
+                remaining: 7,
+                ..d
+            },
+            false,
+        )
+        .apply(&mut h);
         assert_eq!(h[RATELIMIT_POLICY], "\"default\";q=100;w=60");
         assert_eq!(h[RATELIMIT], "\"default\";r=7;t=3");
     }

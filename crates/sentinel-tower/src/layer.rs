@@ -11,7 +11,7 @@ use tower::Layer;
 use crate::headers::HeaderSet;
 use crate::refusal::Responder;
 use crate::routes::Routes;
-use crate::{Key, Refusal, RateLimitService, TowerConfigError, TrustedProxies};
+use crate::{Key, RateLimitService, Refusal, TowerConfigError, TrustedProxies};
 
 /// The default IPv6 grouping: one /64 (what one host or one customer line gets).
 pub const DEFAULT_IPV6_PREFIX: u8 = 64;
@@ -193,8 +193,14 @@ impl RateLimitLayerBuilder {
     /// Requests with `method` on `route` use the engine policy named `policy`. `route` is the
     /// axum route template (`/users/{id}`) when the layer runs inside the router
     /// (`Router::route_layer`), else the request path.
-    pub fn route(mut self, method: Method, route: impl Into<String>, policy: impl Into<String>) -> Self {
-        self.routes.push((Some(method), route.into(), policy.into()));
+    pub fn route(
+        mut self,
+        method: Method,
+        route: impl Into<String>,
+        policy: impl Into<String>,
+    ) -> Self {
+        self.routes
+            .push((Some(method), route.into(), policy.into()));
         self
     }
 
@@ -265,7 +271,9 @@ impl RateLimitLayerBuilder {
             return Err(TowerConfigError::Ipv6Prefix(self.ipv6_prefix));
         }
         if !(self.blocked_status.is_client_error() || self.blocked_status.is_server_error()) {
-            return Err(TowerConfigError::BlockedStatus(self.blocked_status.as_u16()));
+            return Err(TowerConfigError::BlockedStatus(
+                self.blocked_status.as_u16(),
+            ));
         }
         let registry = self.sentinel.policies();
         let mut routes = Routes::default();

@@ -64,6 +64,7 @@
 
 mod client_ip;
 mod client_key;
+mod decimal;
 mod error;
 mod headers;
 mod key;

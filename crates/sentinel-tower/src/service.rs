@@ -4,7 +4,8 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, RETRY_AFTER};
@@ -73,7 +74,17 @@ where
             ipv6_prefix: config.ipv6_prefix,
         };
         let Some(client) = config.key.extract(&info, &ctx) else {
-            return ResponseFuture::done(Arc::clone(config), State::MissingKey);
+            return ResponseFuture {
+                state: State::Refused {
+                    refused: Refused {
+                        kind: RefusalKind::MissingKey,
+                        retry_after: None,
+                        policy: None,
+                    },
+                },
+                config: Arc::clone(config),
+                headers: RateHeaders::default(),
+            };
         };
         // The engine's event API takes owned strings: the key and, on a configured route, the
         // policy name.
@@ -85,7 +96,26 @@ where
         }
         let event = event.with_custom_key(client.into_string());
         let sentinel = config.sentinel.clone();
-        let check: CheckFuture = Box::pin(async move { sentinel.check(&event).await });
+        let mut check: CheckFuture = Box::pin(async move { sentinel.check(&event).await });
+        // The memory store answers without waiting: decide now and, on a pass, call the
+        // service that was polled ready, with no clone and no second state. A check that waits
+        // (Redis) is polled again with the caller's waker when the response future is polled.
+        if let Poll::Ready(verdict) = check.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            let (state, headers) = match outcome(config, verdict) {
+                Outcome::Pass(headers) => (
+                    State::Call {
+                        future: self.inner.call(request),
+                    },
+                    headers,
+                ),
+                Outcome::Refuse(refused, headers) => (State::Refused { refused }, headers),
+            };
+            return ResponseFuture {
+                state,
+                config: Arc::clone(config),
+                headers,
+            };
+        }
         // The service that was polled ready serves this request; a clone takes its place.
         let clone = self.inner.clone();
         let service = std::mem::replace(&mut self.inner, clone);
@@ -107,7 +137,7 @@ pin_project_lite::pin_project! {
     enum State<F, S, B> {
         Check { check: CheckFuture, service: Option<S>, request: Option<Request<B>> },
         Call { #[pin] future: F },
-        MissingKey,
+        Refused { refused: Refused },
         Done,
     }
 }
@@ -123,22 +153,12 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F, S, B> ResponseFuture<F, S, B> {
-    fn done(config: Arc<Config>, state: State<F, S, B>) -> Self {
-        Self {
-            state,
-            config,
-            headers: RateHeaders::default(),
-        }
-    }
-}
-
 impl<F, S, B> fmt::Debug for ResponseFuture<F, S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Check { .. } => "check",
             State::Call { .. } => "call",
-            State::MissingKey => "missing key",
+            State::Refused { .. } => "refused",
             State::Done => "done",
         };
         f.debug_struct("ResponseFuture")
@@ -147,15 +167,18 @@ impl<F, S, B> fmt::Debug for ResponseFuture<F, S, B> {
     }
 }
 
-/// What a verdict means for the request.
+/// A refusal decided, its response not built yet.
+#[derive(Debug)]
+struct Refused {
+    kind: RefusalKind,
+    retry_after: Option<Duration>,
+    policy: Option<String>,
+}
+
+/// What a verdict means for the request, with the rate-limit headers for its response.
 enum Outcome {
     Pass(RateHeaders),
-    Refuse {
-        kind: RefusalKind,
-        retry_after: Option<std::time::Duration>,
-        policy: Option<String>,
-        headers: RateHeaders,
-    },
+    Refuse(Refused, RateHeaders),
 }
 
 fn outcome(config: &Config, verdict: Result<Verdict, sentinel_core::Error>) -> Outcome {
@@ -165,36 +188,42 @@ fn outcome(config: &Config, verdict: Result<Verdict, sentinel_core::Error>) -> O
             Some(d) if headers.enabled() => headers.for_decision(&a.policy, d, false),
             _ => RateHeaders::default(),
         }),
-        Ok(Verdict::Throttled(t)) => Outcome::Refuse {
-            kind: RefusalKind::Throttled,
-            retry_after: t.decision.retry_after,
-            headers: headers.for_decision(
-                &t.policy,
-                &t.decision,
-                matches!(t.subject, Subject::Global),
-            ),
-            policy: Some(t.policy),
-        },
-        Ok(Verdict::Blocked(b)) => Outcome::Refuse {
-            kind: RefusalKind::Blocked,
-            retry_after: b.remaining,
-            policy: None,
-            headers: RateHeaders::default(),
-        },
-        Ok(verdict) => Outcome::Refuse {
-            // Debounced (HTTP events carry no content, so this needs a custom engine policy)
-            // and any verdict added later: a refusal.
-            kind: RefusalKind::Throttled,
-            retry_after: verdict.retry_after(),
-            policy: None,
-            headers: RateHeaders::default(),
-        },
-        Err(_) => Outcome::Refuse {
-            kind: RefusalKind::Unavailable,
-            retry_after: None,
-            policy: None,
-            headers: RateHeaders::default(),
-        },
+        Ok(Verdict::Throttled(t)) => {
+            let headers =
+                headers.for_decision(&t.policy, &t.decision, matches!(t.subject, Subject::Global));
+            let refused = Refused {
+                kind: RefusalKind::Throttled,
+                retry_after: t.decision.retry_after,
+                policy: Some(t.policy),
+            };
+            Outcome::Refuse(refused, headers)
+        }
+        Ok(Verdict::Blocked(b)) => Outcome::Refuse(
+            Refused {
+                kind: RefusalKind::Blocked,
+                retry_after: b.remaining,
+                policy: None,
+            },
+            RateHeaders::default(),
+        ),
+        // Debounced (HTTP events carry no content, so only a custom engine policy debounces)
+        // and any verdict added later: a refusal.
+        Ok(verdict) => Outcome::Refuse(
+            Refused {
+                kind: RefusalKind::Throttled,
+                retry_after: verdict.retry_after(),
+                policy: None,
+            },
+            RateHeaders::default(),
+        ),
+        Err(_) => Outcome::Refuse(
+            Refused {
+                kind: RefusalKind::Unavailable,
+                retry_after: None,
+                policy: None,
+            },
+            RateHeaders::default(),
+        ),
     }
 }
 
@@ -202,11 +231,15 @@ fn outcome(config: &Config, verdict: Result<Verdict, sentinel_core::Error>) -> O
 /// added where missing.
 fn refusal_response<ResBody: From<Bytes>>(
     config: &Config,
-    kind: RefusalKind,
-    retry_after: Option<std::time::Duration>,
-    policy: Option<&str>,
+    refused: &Refused,
     headers: RateHeaders,
 ) -> Response<ResBody> {
+    let Refused {
+        kind,
+        retry_after,
+        ref policy,
+    } = *refused;
+    let policy = policy.as_deref();
     let status = match kind {
         RefusalKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
         RefusalKind::Blocked => config.blocked_status,
@@ -255,7 +288,8 @@ where
                     match outcome(this.config, verdict) {
                         Outcome::Pass(headers) => {
                             *this.headers = headers;
-                            let (Some(mut service), Some(request)) = (service.take(), request.take())
+                            let (Some(mut service), Some(request)) =
+                                (service.take(), request.take())
                             else {
                                 // Both are taken only here, right before leaving this state.
                                 this.state.set(State::Done);
@@ -264,18 +298,11 @@ where
                             let future = service.call(request);
                             this.state.set(State::Call { future });
                         }
-                        Outcome::Refuse {
-                            kind,
-                            retry_after,
-                            policy,
-                            headers,
-                        } => {
+                        Outcome::Refuse(refused, headers) => {
                             this.state.set(State::Done);
                             return Poll::Ready(Ok(refusal_response(
                                 this.config,
-                                kind,
-                                retry_after,
-                                policy.as_deref(),
+                                &refused,
                                 headers,
                             )));
                         }
@@ -287,15 +314,11 @@ where
                     this.state.set(State::Done);
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::MissingKey => {
+                StateProj::Refused { refused } => {
+                    let response =
+                        refusal_response(this.config, refused, std::mem::take(this.headers));
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(refusal_response(
-                        this.config,
-                        RefusalKind::MissingKey,
-                        None,
-                        None,
-                        RateHeaders::default(),
-                    )));
+                    return Poll::Ready(Ok(response));
                 }
                 // Polled after it completed: a caller bug; never resolves rather than panic.
                 StateProj::Done => return Poll::Pending,

@@ -47,8 +47,15 @@ async fn status(url: &str, headers: &[(&str, &str)]) -> u16 {
 
 #[tokio::test]
 async fn exactly_the_quota_passes_per_window_per_key_and_refusals_never_reach_the_handler() {
-    let (sentinel, clock) = memory(per_client(3, Duration::from_secs(60), Algorithm::SlidingWindow));
-    let layer = RateLimitLayer::builder(sentinel).key(api_key()).build().unwrap();
+    let (sentinel, clock) = memory(per_client(
+        3,
+        Duration::from_secs(60),
+        Algorithm::SlidingWindow,
+    ));
+    let layer = RateLimitLayer::builder(sentinel)
+        .key(api_key())
+        .build()
+        .unwrap();
     let (addr, hits) = serve_layer(layer).await;
     let url = format!("http://{addr}/");
     let a = [("x-api-key", "client-a")];
@@ -111,7 +118,10 @@ async fn gcra_headers_carry_exact_remaining_and_reset() {
         let res = get(&url, &k).await;
         assert_eq!(res.status(), 200);
         assert_eq!(header(&res, "ratelimit-policy"), "\"default\";q=4;w=20");
-        assert_eq!(header(&res, "ratelimit"), format!("\"default\";r={r};t={t}"));
+        assert_eq!(
+            header(&res, "ratelimit"),
+            format!("\"default\";r={r};t={t}")
+        );
         assert_eq!(header(&res, "x-ratelimit-limit"), "4");
         assert_eq!(header(&res, "x-ratelimit-remaining"), r.to_string());
         assert_eq!(header(&res, "x-ratelimit-reset"), t.to_string());
@@ -138,7 +148,11 @@ async fn header_switches_turn_each_field_set_on_and_off() {
         (
             false,
             true,
-            &["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"],
+            &[
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+            ],
             &["ratelimit", "ratelimit-policy"],
         ),
         (
@@ -158,17 +172,27 @@ async fn header_switches_turn_each_field_set_on_and_off() {
         let (addr, _) = serve_layer(layer).await;
         let res = get(&format!("http://{addr}/"), &[]).await;
         for h in present {
-            assert!(res.headers().contains_key(*h), "{h} missing ({ietf}, {legacy})");
+            assert!(
+                res.headers().contains_key(*h),
+                "{h} missing ({ietf}, {legacy})"
+            );
         }
         for h in absent {
-            assert!(!res.headers().contains_key(*h), "{h} present ({ietf}, {legacy})");
+            assert!(
+                !res.headers().contains_key(*h),
+                "{h} present ({ietf}, {legacy})"
+            );
         }
     }
 }
 
 #[tokio::test]
 async fn spoofed_forwarding_headers_from_an_untrusted_peer_are_ignored() {
-    let (sentinel, _) = memory(per_client(2, Duration::from_secs(60), Algorithm::SlidingWindow));
+    let (sentinel, _) = memory(per_client(
+        2,
+        Duration::from_secs(60),
+        Algorithm::SlidingWindow,
+    ));
     // The test client connects from 127.0.0.1, which is not in the trusted list.
     let layer = RateLimitLayer::builder(sentinel)
         .trusted_proxies(["10.0.0.0/8"])
@@ -195,7 +219,11 @@ async fn spoofed_forwarding_headers_from_an_untrusted_peer_are_ignored() {
 
 #[tokio::test]
 async fn forwarding_headers_from_a_trusted_proxy_are_honoured() {
-    let (sentinel, _) = memory(per_client(2, Duration::from_secs(60), Algorithm::SlidingWindow));
+    let (sentinel, _) = memory(per_client(
+        2,
+        Duration::from_secs(60),
+        Algorithm::SlidingWindow,
+    ));
     let layer = RateLimitLayer::builder(sentinel)
         .trusted_proxies(["127.0.0.1", "10.0.0.0/8"])
         .build()
@@ -222,8 +250,11 @@ async fn forwarding_headers_from_a_trusted_proxy_are_honoured() {
 async fn ipv6_clients_in_one_prefix_share_a_budget_and_the_prefix_is_configurable() {
     let via = |ip: &'static str| [("x-forwarded-for", ip)];
     for (prefix, same_budget_as_first) in [(None, false), (Some(48), true)] {
-        let (sentinel, _) =
-            memory(per_client(2, Duration::from_secs(60), Algorithm::SlidingWindow));
+        let (sentinel, _) = memory(per_client(
+            2,
+            Duration::from_secs(60),
+            Algorithm::SlidingWindow,
+        ));
         let mut builder = RateLimitLayer::builder(sentinel).trusted_proxies(["127.0.0.1"]);
         if let Some(p) = prefix {
             builder = builder.ipv6_prefix(p);
@@ -232,7 +263,10 @@ async fn ipv6_clients_in_one_prefix_share_a_budget_and_the_prefix_is_configurabl
         let url = format!("http://{addr}/");
         // Two addresses of one /64: one budget of two.
         assert_eq!(status(&url, &via("2001:db8:1:2::a")).await, 200);
-        assert_eq!(status(&url, &via("2001:db8:1:2:ffff:ffff:ffff:ffff")).await, 200);
+        assert_eq!(
+            status(&url, &via("2001:db8:1:2:ffff:ffff:ffff:ffff")).await,
+            200
+        );
         assert_eq!(status(&url, &via("2001:db8:1:2::b")).await, 429);
         // Another /64 of the same /48: separate with /64, shared with /48.
         let next = status(&url, &via("2001:db8:1:3::a")).await;
@@ -252,12 +286,24 @@ async fn routes_pick_policies_by_template_and_method_with_stacked_limits() {
         .policy(
             "login",
             Policy::new()
-                .rate_limit(Quota::per_minute(2).unwrap(), Algorithm::SlidingWindow, Scope::Custom)
-                .rate_limit(Quota::per_minute(3).unwrap(), Algorithm::Gcra, Scope::Global),
+                .rate_limit(
+                    Quota::per_minute(2).unwrap(),
+                    Algorithm::SlidingWindow,
+                    Scope::Custom,
+                )
+                .rate_limit(
+                    Quota::per_minute(3).unwrap(),
+                    Algorithm::Gcra,
+                    Scope::Global,
+                ),
         )
         .policy(
             "users",
-            Policy::new().rate_limit(Quota::per_minute(1).unwrap(), Algorithm::Gcra, Scope::Custom),
+            Policy::new().rate_limit(
+                Quota::per_minute(1).unwrap(),
+                Algorithm::Gcra,
+                Scope::Custom,
+            ),
         )
         .build()
         .unwrap();
@@ -295,8 +341,14 @@ async fn routes_pick_policies_by_template_and_method_with_stacked_limits() {
     assert_eq!(get_login.status(), 200);
     assert_eq!(header(&get_login, "ratelimit"), "\"default\";r=99;t=60");
     // /users/{id}: one template, one budget across ids.
-    assert_eq!(status(&format!("http://{addr}/users/1"), &[("x-api-key", "a")]).await, 200);
-    assert_eq!(status(&format!("http://{addr}/users/2"), &[("x-api-key", "a")]).await, 429);
+    assert_eq!(
+        status(&format!("http://{addr}/users/1"), &[("x-api-key", "a")]).await,
+        200
+    );
+    assert_eq!(
+        status(&format!("http://{addr}/users/2"), &[("x-api-key", "a")]).await,
+        429
+    );
     assert_eq!(hits.get(), 5);
 }
 
@@ -313,23 +365,31 @@ async fn keys_from_an_extension_a_route_and_a_function() {
         .build()
         .unwrap();
     let hits = common::Hits::default();
-    let app = common::routes(&hits).route_layer(layer).layer(
-        axum::middleware::from_fn(|mut req: axum::extract::Request, next: axum::middleware::Next| async move {
-            let user = req
-                .headers()
-                .get("x-user")
-                .and_then(|v| v.to_str().ok()?.parse().ok());
-            if let Some(id) = user {
-                req.extensions_mut().insert(UserId(id));
-            }
-            next.run(req).await
-        }),
-    );
+    let app = common::routes(&hits)
+        .route_layer(layer)
+        .layer(axum::middleware::from_fn(
+            |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let user = req
+                    .headers()
+                    .get("x-user")
+                    .and_then(|v| v.to_str().ok()?.parse().ok());
+                if let Some(id) = user {
+                    req.extensions_mut().insert(UserId(id));
+                }
+                next.run(req).await
+            },
+        ));
     let addr = common::serve(app).await;
     let url = format!("http://{addr}/");
     // User 7 from two API keys: one budget.
-    assert_eq!(status(&url, &[("x-user", "7"), ("x-api-key", "k1")]).await, 200);
-    assert_eq!(status(&url, &[("x-user", "7"), ("x-api-key", "k2")]).await, 429);
+    assert_eq!(
+        status(&url, &[("x-user", "7"), ("x-api-key", "k1")]).await,
+        200
+    );
+    assert_eq!(
+        status(&url, &[("x-user", "7"), ("x-api-key", "k2")]).await,
+        429
+    );
     assert_eq!(status(&url, &[("x-user", "8")]).await, 200);
     // No user: the API key.
     assert_eq!(status(&url, &[("x-api-key", "k1")]).await, 200);
@@ -337,7 +397,10 @@ async fn keys_from_an_extension_a_route_and_a_function() {
 
     // The route: every client of a route together.
     let (sentinel, _) = memory(policies());
-    let layer = RateLimitLayer::builder(sentinel).key(Key::route()).build().unwrap();
+    let layer = RateLimitLayer::builder(sentinel)
+        .key(Key::route())
+        .build()
+        .unwrap();
     let (addr, _) = serve_layer(layer).await;
     assert_eq!(status(&format!("http://{addr}/users/1"), &[]).await, 200);
     assert_eq!(status(&format!("http://{addr}/users/2"), &[]).await, 429);
@@ -364,14 +427,25 @@ async fn keys_from_an_extension_a_route_and_a_function() {
 
 #[tokio::test]
 async fn a_request_without_a_key_is_refused_unless_a_fallback_finds_one() {
-    let (sentinel, _) = memory(per_client(5, Duration::from_secs(60), Algorithm::SlidingWindow));
-    let layer = RateLimitLayer::builder(sentinel).key(api_key()).build().unwrap();
+    let (sentinel, _) = memory(per_client(
+        5,
+        Duration::from_secs(60),
+        Algorithm::SlidingWindow,
+    ));
+    let layer = RateLimitLayer::builder(sentinel)
+        .key(api_key())
+        .build()
+        .unwrap();
     let (addr, hits) = serve_layer(layer).await;
     let res = get(&format!("http://{addr}/"), &[]).await;
     assert_eq!(res.status(), 500);
     assert_eq!(hits.get(), 0);
 
-    let (sentinel, _) = memory(per_client(1, Duration::from_secs(60), Algorithm::SlidingWindow));
+    let (sentinel, _) = memory(per_client(
+        1,
+        Duration::from_secs(60),
+        Algorithm::SlidingWindow,
+    ));
     let layer = RateLimitLayer::builder(sentinel)
         .key(api_key().or(Key::peer_ip()))
         .build()
@@ -379,15 +453,22 @@ async fn a_request_without_a_key_is_refused_unless_a_fallback_finds_one() {
     let (addr, _) = serve_layer(layer).await;
     let url = format!("http://{addr}/");
     assert_eq!(status(&url, &[]).await, 200);
-    assert_eq!(status(&url, &[]).await, 429, "the peer address has a budget of one");
+    assert_eq!(
+        status(&url, &[]).await,
+        429,
+        "the peer address has a budget of one"
+    );
     assert_eq!(status(&url, &[("x-api-key", "k")]).await, 200);
 }
 
 #[tokio::test]
 async fn blocked_clients_get_the_blocked_status_with_the_time_left() {
     for (status_cfg, expected) in [(None, 403), (Some(StatusCode::UNAUTHORIZED), 401)] {
-        let (sentinel, _) =
-            memory(per_client(5, Duration::from_secs(60), Algorithm::SlidingWindow));
+        let (sentinel, _) = memory(per_client(
+            5,
+            Duration::from_secs(60),
+            Algorithm::SlidingWindow,
+        ));
         let mut builder: RateLimitLayerBuilder =
             RateLimitLayer::builder(sentinel.clone()).key(api_key());
         if let Some(s) = status_cfg {
@@ -397,7 +478,12 @@ async fn blocked_clients_get_the_blocked_status_with_the_time_left() {
         let url = format!("http://{addr}/");
         let abuser = ClientKey::api_key("bad-key");
         sentinel
-            .block(&abuser.subject(), Some(Duration::from_secs(90)), "abuse", "test")
+            .block(
+                &abuser.subject(),
+                Some(Duration::from_secs(90)),
+                "abuse",
+                "test",
+            )
             .await
             .unwrap();
         let res = get(&url, &[("x-api-key", "bad-key")]).await;
@@ -412,13 +498,21 @@ async fn blocked_clients_get_the_blocked_status_with_the_time_left() {
 
 #[tokio::test]
 async fn a_custom_refusal_response_keeps_retry_after_and_headers() {
-    let (sentinel, _) = memory(per_client(1, Duration::from_secs(60), Algorithm::SlidingWindow));
+    let (sentinel, _) = memory(per_client(
+        1,
+        Duration::from_secs(60),
+        Algorithm::SlidingWindow,
+    ));
     let layer = RateLimitLayer::builder(sentinel)
         .key(api_key())
         .on_refused(|r| {
             let body = format!(
                 "{{\"kind\":\"{}\",\"policy\":\"{}\",\"default_status\":{}}}",
-                if r.kind == RefusalKind::Throttled { "throttled" } else { "other" },
+                if r.kind == RefusalKind::Throttled {
+                    "throttled"
+                } else {
+                    "other"
+                },
                 r.policy.unwrap_or("-"),
                 r.status.as_u16()
             );
@@ -451,7 +545,11 @@ async fn configuration_errors_say_what_to_change() {
         PolicyRegistry::builder()
             .policy(
                 "login",
-                Policy::new().rate_limit(Quota::per_minute(1).unwrap(), Algorithm::Gcra, Scope::Custom),
+                Policy::new().rate_limit(
+                    Quota::per_minute(1).unwrap(),
+                    Algorithm::Gcra,
+                    Scope::Custom,
+                ),
             )
             .build()
             .unwrap()
@@ -463,9 +561,7 @@ async fn configuration_errors_say_what_to_change() {
     assert!(err(builder().ipv6_prefix(129)).contains("1 to 128"));
     assert!(err(builder().route(Method::GET, "/x", "nope")).contains("\"nope\""));
     assert!(err(builder().route(Method::GET, "x", "login")).contains("starting with '/'"));
-    assert!(
-        err(builder().route_any("/x", "login").route_any("/x", "login")).contains("twice")
-    );
+    assert!(err(builder().route_any("/x", "login").route_any("/x", "login")).contains("twice"));
     assert!(err(builder().blocked_status(StatusCode::OK)).contains("4xx or 5xx"));
     assert!(builder().route(Method::GET, "/x", "login").build().is_ok());
 }

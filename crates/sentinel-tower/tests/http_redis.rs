@@ -99,12 +99,24 @@ async fn api_keys_never_reach_redis_as_they_are() {
             .unwrap();
     }
     let mut conn = server.connection().await;
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(!keys.is_empty(), "the limit was stored");
     let mut everything = keys.join("\n");
     for key in &keys {
-        let kind: String = redis::cmd("TYPE").arg(key).query_async(&mut conn).await.unwrap();
-        let dump: Vec<u8> = redis::cmd("DUMP").arg(key).query_async(&mut conn).await.unwrap();
+        let kind: String = redis::cmd("TYPE")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let dump: Vec<u8> = redis::cmd("DUMP")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
         everything.push_str(&kind);
         everything.push_str(&String::from_utf8_lossy(&dump));
     }
