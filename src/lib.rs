@@ -25,6 +25,12 @@ pub use sentinel_telegram as telegram;
 #[doc(inline)]
 pub use telemon_alerts as alerts;
 
+/// HTTP rate limiting: a tower `Layer` over the engine for axum and any tower stack (feature
+/// `tower`).
+#[cfg(feature = "tower")]
+#[doc(inline)]
+pub use sentinel_tower as tower;
+
 /// The names most programs need, in one `use sentinel::prelude::*;`.
 pub mod prelude {
     pub use sentinel_core::{

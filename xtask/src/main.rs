@@ -38,7 +38,8 @@ tasks:
   test                   nextest (or cargo test) on the workspace with all features, then doctests
   doc                    cargo doc --workspace --all-features --no-deps, warnings denied
   deny                   cargo deny check bans licenses sources (advisories if a database is offline)
-  bench [AREA] [-- ARGS] criterion benches; AREA is engine, memory, redis, alerts, scrub or all (default)
+  bench [AREA] [-- ARGS] criterion benches; AREA is engine, http, memory, redis, alerts, scrub
+                         or all (default)
   demo [-- ARGS]         cargo run --example quickstart
   demo-check             run the quickstart and the axum example, check their output (CI steps)
   root                   print the workspace root the tasks check (found from the current directory)

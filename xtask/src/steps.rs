@@ -47,6 +47,7 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "alerts",
     "axum",
     "tracing",
+    "tower",
     "full",
 ];
 
@@ -263,12 +264,13 @@ fn advisory_db() -> Option<PathBuf> {
 /// `(package, bench target)` of each bench area.
 const BENCHES: &[(&str, &str, &str)] = &[
     ("engine", "sentinel", "engine"),
+    ("http", "sentinel", "http"),
     ("memory", "sentinel-storage-memory", "memory"),
     ("redis", "sentinel-storage-redis", "redis"),
     ("alerts", "telemon-alerts", "alerts"),
 ];
 
-/// `cargo xtask bench [memory|redis|alerts|scrub|all] [-- criterion args]`; `alerts` ends with
+/// `cargo xtask bench [engine|http|memory|redis|alerts|scrub|all] [-- criterion args]`; `alerts` ends with
 /// the scrubber comparison that `scrub` runs alone.
 pub(crate) fn bench(args: &[String]) -> Result<(), DynError> {
     let (area, extra) = split_area(args);
@@ -282,7 +284,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), DynError> {
         .collect();
     if chosen.is_empty() {
         return Err(format!(
-            "unknown bench area `{area}`: use engine, memory, redis, alerts, scrub or all"
+            "unknown bench area `{area}`: use engine, http, memory, redis, alerts, scrub or all"
         )
         .into());
     }

@@ -1,0 +1,243 @@
+//! The rate-limit header fields: IETF `RateLimit-Policy` / `RateLimit`
+//! (draft-ietf-httpapi-ratelimit-headers) and the legacy `X-RateLimit-*` trio.
+//!
+//! For each engine policy, `RateLimit-Policy` lists every rate limit of the policy as one
+//! item: `"login";q=5;w=60` (q = the limit, w = the window in seconds). The first limit's item is
+//! named after the policy (`default` for the default policy), the others get `.1`, `.2`, …
+//! `RateLimit` names the limit that decided (the one with the fewest units left, or the refusal):
+//! `"login";r=3;t=42` (r = units left, t = seconds until the limit is back to full capacity,
+//! rounded up).
+
+use std::collections::HashMap;
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use sentinel_core::{Decision, Policy, PolicyRegistry, Scope, ceil_secs};
+
+use crate::decimal::push_decimal;
+
+pub(crate) const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub(crate) const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+pub(crate) const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+pub(crate) const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+pub(crate) const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// One limit of a policy as the headers name it.
+#[derive(Debug, Clone)]
+struct Item {
+    name: String,
+    limit: u32,
+    global: bool,
+}
+
+/// The precomputed header parts of one engine policy.
+#[derive(Debug, Clone)]
+struct PolicyHeaders {
+    policy: HeaderValue,
+    items: Vec<Item>,
+}
+
+/// Which headers to write, with every policy's `RateLimit-Policy` value built once.
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderSet {
+    ietf: bool,
+    legacy: bool,
+    policies: HashMap<String, PolicyHeaders>,
+}
+
+/// The headers for one response.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RateHeaders {
+    policy: Option<HeaderValue>,
+    ratelimit: Option<HeaderValue>,
+    legacy: Option<[HeaderValue; 3]>,
+}
+
+impl HeaderSet {
+    pub(crate) fn new(registry: &PolicyRegistry, ietf: bool, legacy: bool) -> Self {
+        let mut policies = HashMap::new();
+        if ietf || legacy {
+            let default = registry.default_policy();
+            // The engine names the default policy `_`.
+            policies.insert("_".to_owned(), Self::policy("default", default));
+            for (name, policy) in registry.named() {
+                policies.insert(name.to_owned(), Self::policy(name, policy));
+            }
+        }
+        Self {
+            ietf,
+            legacy,
+            policies,
+        }
+    }
+
+    fn policy(display: &str, policy: &Policy) -> PolicyHeaders {
+        let items: Vec<Item> = policy
+            .limits()
+            .iter()
+            .enumerate()
+            .map(|(i, rl)| Item {
+                name: if i == 0 {
+                    display.to_owned()
+                } else {
+                    format!("{display}.{i}")
+                },
+                limit: rl.quota.limit(),
+                global: rl.scope == Scope::Global,
+            })
+            .collect();
+        let value = policy
+            .limits()
+            .iter()
+            .zip(&items)
+            .map(|(rl, item)| {
+                format!(
+                    "\"{}\";q={};w={}",
+                    item.name,
+                    rl.quota.limit(),
+                    ceil_secs(rl.quota.period())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        PolicyHeaders {
+            // Policy names are [A-Za-z0-9_.-] (the engine validates them): always a valid value.
+            policy: HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")),
+            items,
+        }
+    }
+
+    /// Whether any header is written.
+    pub(crate) const fn enabled(&self) -> bool {
+        self.ietf || self.legacy
+    }
+
+    /// The headers for `decision` of engine policy `policy`; `global` when the subject that
+    /// decided was everyone (picks between limits with equal quotas).
+    pub(crate) fn for_decision(
+        &self,
+        policy: &str,
+        decision: &Decision,
+        global: bool,
+    ) -> RateHeaders {
+        let mut out = RateHeaders::default();
+        if !self.enabled() {
+            return out;
+        }
+        let reset = ceil_secs(decision.reset_after);
+        if self.ietf
+            && let Some(p) = self.policies.get(policy)
+        {
+            let item = p
+                .items
+                .iter()
+                .find(|i| i.limit == decision.limit && i.global == global)
+                .or_else(|| p.items.iter().find(|i| i.limit == decision.limit))
+                .or(p.items.first());
+            out.policy = Some(p.policy.clone());
+            if let Some(item) = item {
+                // One small string per response: the counts change every time.
+                let mut value = String::with_capacity(item.name.len() + 32);
+                value.push('"');
+                value.push_str(&item.name);
+                value.push_str("\";r=");
+                push_decimal(&mut value, u64::from(decision.remaining));
+                value.push_str(";t=");
+                push_decimal(&mut value, reset);
+                out.ratelimit = HeaderValue::try_from(value).ok();
+            }
+        }
+        if self.legacy {
+            out.legacy = Some([
+                HeaderValue::from(decision.limit),
+                HeaderValue::from(decision.remaining),
+                HeaderValue::from(reset),
+            ]);
+        }
+        out
+    }
+}
+
+impl RateHeaders {
+    /// Writes the headers into `headers`, keeping any the response already has.
+    pub(crate) fn apply(self, headers: &mut HeaderMap) {
+        if let Some(v) = self.policy {
+            headers.entry(RATELIMIT_POLICY).or_insert(v);
+        }
+        if let Some(v) = self.ratelimit {
+            headers.entry(RATELIMIT).or_insert(v);
+        }
+        if let Some([limit, remaining, reset]) = self.legacy {
+            headers.entry(X_LIMIT).or_insert(limit);
+            headers.entry(X_REMAINING).or_insert(remaining);
+            headers.entry(X_RESET).or_insert(reset);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::time::Duration;
+
+    use sentinel_core::{Algorithm, Quota};
+
+    use super::*;
+
+    #[test]
+    fn policy_lists_every_limit_and_ratelimit_names_the_deciding_one() {
+        let registry = PolicyRegistry::builder()
+            .default_policy(Policy::new().rate_limit(
+                Quota::per_minute(100).unwrap(),
+                Algorithm::SlidingWindow,
+                Scope::Custom,
+            ))
+            .policy(
+                "login",
+                Policy::new()
+                    .rate_limit(
+                        Quota::per_minute(5).unwrap(),
+                        Algorithm::Gcra,
+                        Scope::Custom,
+                    )
+                    .rate_limit(
+                        Quota::new(1000, Duration::from_millis(1500)).unwrap(),
+                        Algorithm::SlidingWindow,
+                        Scope::Global,
+                    ),
+            )
+            .build()
+            .unwrap();
+        let set = HeaderSet::new(&registry, true, true);
+        let d = Decision {
+            allowed: true,
+            limit: 1000,
+            remaining: 998,
+            retry_after: Some(Duration::ZERO),
+            reset_after: Duration::from_millis(2001),
+        };
+        let mut h = HeaderMap::new();
+        set.for_decision("login", &d, true).apply(&mut h);
+        assert_eq!(
+            h[RATELIMIT_POLICY],
+            "\"login\";q=5;w=60, \"login.1\";q=1000;w=2"
+        );
+        assert_eq!(h[RATELIMIT], "\"login.1\";r=998;t=3");
+        assert_eq!(h[X_LIMIT], "1000");
+        assert_eq!(h[X_REMAINING], "998");
+        assert_eq!(h[X_RESET], "3");
+        let mut h = HeaderMap::new();
+        set.for_decision(
+            "_",
+            &Decision {
+                limit: 100,
+                remaining: 7,
+                ..d
+            },
+            false,
+        )
+        .apply(&mut h);
+        assert_eq!(h[RATELIMIT_POLICY], "\"default\";q=100;w=60");
+        assert_eq!(h[RATELIMIT], "\"default\";r=7;t=3");
+    }
+}
