@@ -289,13 +289,7 @@ impl GuardCoreBuilder {
 /// The quota of `policy` that refused with `decision`, resolved by name.
 // TODO(lead): once `Throttled` carries the quota that refused, use it instead.
 fn refused_quota(sentinel: &Sentinel, policy: &str, limit: u32) -> Option<Quota> {
-    let registry = sentinel.policies();
-    let p = if policy == "_" {
-        registry.default_policy()
-    } else {
-        registry.named().find(|(n, _)| *n == policy)?.1
-    };
-    let limits = p.limits();
+    let limits = sentinel.policies().by_name(policy)?.limits();
     limits
         .iter()
         .find(|rl| rl.quota.limit() == limit)
