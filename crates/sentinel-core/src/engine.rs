@@ -180,7 +180,7 @@ impl Sentinel {
             (FailMode::Open, _) => {
                 tracing::warn!(error = %err, "sentinel store failed; allowing (fail open)");
                 bump(&inner.counters.failed_open);
-                let (policy, _) = inner.policies.resolve(event.handler());
+                let (policy, _) = inner.policies.resolve_event(event);
                 Ok(Verdict::Allowed(Allowed {
                     policy: policy.to_owned(),
                     decision: None,
@@ -224,16 +224,20 @@ impl Sentinel {
             .limits()
             .iter()
             .enumerate()
-            .map(|(i, rl)| LimitStep {
-                key: keys.limit_key(
-                    rl.algorithm,
-                    &Subject::for_event(rl.scope, event),
-                    policy_name,
-                    i,
-                ),
-                algorithm: rl.algorithm,
-                quota: rl.quota,
-                cost,
+            .map(|(i, rl)| {
+                // A limit shared with the default is keyed as the default's.
+                let (owner, index) = policy.limit_key_parts(i, policy_name);
+                LimitStep {
+                    key: keys.limit_key(
+                        rl.algorithm,
+                        &Subject::for_event(rl.scope, event),
+                        owner,
+                        index,
+                    ),
+                    algorithm: rl.algorithm,
+                    quota: rl.quota,
+                    cost,
+                }
             })
             .collect();
         if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event))
@@ -266,7 +270,7 @@ impl Sentinel {
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
         let inner = &self.inner;
-        let (policy_name, policy) = inner.policies.resolve(event.handler());
+        let (policy_name, policy) = inner.policies.resolve_event(event);
         let plan = self.plan(event, policy_name, policy, now);
         let outcome = match inner.deny.get(&plan) {
             Some(Cached::Blocked(record)) => PlanOutcome::Blocked { index: 0, record },
@@ -444,7 +448,8 @@ impl Sentinel {
         let (name, policy) = self.inner.policies.resolve(handler);
         let keys = &self.inner.keys;
         self.inner.deny.clear();
-        for (i, rl) in policy.limits().iter().enumerate() {
+        // Only the policy's own limits: the default's counters stay.
+        for (i, rl) in policy.own_limits().iter().enumerate() {
             let key = keys.limit_key(rl.algorithm, subject, name, i);
             self.inner.store.reset(&key).await?;
         }
@@ -462,12 +467,16 @@ impl Sentinel {
     /// # Errors
     /// [`Error::Store`] when the store fails.
     pub async fn peek(&self, event: &Event) -> Result<Option<Decision>, Error> {
-        let (name, policy) = self.inner.policies.resolve(event.handler());
+        let (name, policy) = self.inner.policies.resolve_event(event);
         let now = self.inner.clock.now();
         let mut decisions = Vec::with_capacity(policy.limits().len());
         for (i, rl) in policy.limits().iter().enumerate() {
             let subject = Subject::for_event(rl.scope, event);
-            let key = self.inner.keys.limit_key(rl.algorithm, &subject, name, i);
+            let (owner, index) = policy.limit_key_parts(i, name);
+            let key = self
+                .inner
+                .keys
+                .limit_key(rl.algorithm, &subject, owner, index);
             decisions.push(
                 self.inner
                     .store

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::Fingerprint;
+use crate::{ChatKind, Fingerprint};
 
 /// One incoming thing to check: a Telegram update, an HTTP request, a job.
 ///
@@ -20,6 +20,7 @@ pub struct Event {
     kind: Option<String>,
     user: Option<i64>,
     chat: Option<i64>,
+    chat_kind: Option<ChatKind>,
     handler: Option<String>,
     fingerprint: Option<Fingerprint>,
     custom_key: Option<String>,
@@ -50,6 +51,14 @@ impl Event {
     #[must_use]
     pub fn with_chat(mut self, chat: i64) -> Self {
         self.chat = Some(chat);
+        self
+    }
+
+    /// Sets the type of chat, which selects a per-chat-type policy when the handler has no
+    /// named policy.
+    #[must_use]
+    pub const fn with_chat_kind(mut self, kind: ChatKind) -> Self {
+        self.chat_kind = Some(kind);
         self
     }
 
@@ -103,6 +112,11 @@ impl Event {
         self.chat
     }
 
+    /// The type of chat, if set.
+    pub const fn chat_kind(&self) -> Option<ChatKind> {
+        self.chat_kind
+    }
+
     /// The handler name, if any.
     pub fn handler(&self) -> Option<&str> {
         self.handler.as_deref()
@@ -131,6 +145,7 @@ impl fmt::Debug for Event {
             .field("kind", &self.kind)
             .field("user", &self.user)
             .field("chat", &self.chat)
+            .field("chat_kind", &self.chat_kind)
             .field("handler", &self.handler)
             .field("fingerprint", &self.fingerprint)
             .field("custom_key", &self.custom_key.as_ref().map(|_| ".."))

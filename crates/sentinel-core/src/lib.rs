@@ -35,6 +35,7 @@
 
 pub mod algorithm;
 mod blocklist;
+mod chat_kind;
 mod clock;
 pub mod coordination;
 mod decision;
@@ -53,6 +54,7 @@ pub use algorithm::{Algorithm, FixedWindowState, GcraState, RateLimitState, Slid
 /// Re-exported so a custom store needs no other dependency to implement the storage traits.
 pub use async_trait::async_trait;
 pub use blocklist::{BlockRecord, Escalation};
+pub use chat_kind::ChatKind;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use coordination::CoordinationStore;
 pub use decision::{Decision, ceil_secs};

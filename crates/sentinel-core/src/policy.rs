@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::{Algorithm, Escalation, Quota, Scope, SlidingWindowState};
+use crate::{Algorithm, ChatKind, Escalation, Event, Quota, Scope, SlidingWindowState};
 
 /// A rate limit: quota, algorithm and scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +44,9 @@ pub struct Policy {
     debounce: Option<Debounce>,
     cost: u32,
     escalation: Option<Escalation>,
+    counts_toward_default: bool,
+    /// Set by the registry: `limits[from..]` are the default policy's, keyed as the default's.
+    default_limits_from: Option<usize>,
 }
 
 impl Default for Policy {
@@ -60,6 +63,8 @@ impl Policy {
             debounce: None,
             cost: 1,
             escalation: None,
+            counts_toward_default: false,
+            default_limits_from: None,
         }
     }
 
@@ -106,6 +111,57 @@ impl Policy {
     pub const fn escalation(mut self, escalation: Escalation) -> Self {
         self.escalation = Some(escalation);
         self
+    }
+
+    /// Makes events under this named (or per-chat-type) policy count toward the default
+    /// policy's limits too: when the registry is built, the default's rate limits are added to
+    /// this policy's, **sharing the default's counters**. With `/search` at 3 per minute
+    /// counting toward a default of 5 per minute, a user gets at most 3 `/search` and 5
+    /// messages in all a minute, instead of 3 + 5.
+    ///
+    /// Every limit must pass and a refusal consumes none; the `retry_after` reported is the
+    /// longest of the refusing limits. The policy's cost applies to the default's limits too.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, Policy, PolicyRegistry, Quota, Scope};
+    /// let registry = PolicyRegistry::builder()
+    ///     .default_policy(Policy::new().rate_limit(Quota::per_minute(5)?, Algorithm::SlidingWindow, Scope::User))
+    ///     .policy("search", Policy::new()
+    ///         .rate_limit(Quota::per_minute(3)?, Algorithm::SlidingWindow, Scope::User)
+    ///         .also_counts_toward_default())
+    ///     .build()?;
+    /// let (_, search) = registry.resolve(Some("search"));
+    /// assert_eq!(search.limits().len(), 2);
+    /// assert_eq!(search.limit_key_parts(0, "search"), ("search", 0));
+    /// assert_eq!(search.limit_key_parts(1, "search"), ("_", 0), "the default's counter");
+    /// # Ok::<(), sentinel_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub const fn also_counts_toward_default(mut self) -> Self {
+        self.counts_toward_default = true;
+        self
+    }
+
+    /// Whether the policy also counts toward the default
+    /// ([`Policy::also_counts_toward_default`]).
+    pub const fn counts_toward_default(&self) -> bool {
+        self.counts_toward_default
+    }
+
+    /// The policy's own rate limits (without those shared with the default).
+    pub fn own_limits(&self) -> &[RateLimit] {
+        let own = self.default_limits_from.unwrap_or(self.limits.len());
+        self.limits.get(..own).unwrap_or(&self.limits)
+    }
+
+    /// The policy name and index that key limit `index` of this policy, registered as
+    /// `name`: `(name, index)` for its own limits, the default's name (`_`) and index for the
+    /// limits it shares with the default.
+    pub fn limit_key_parts<'a>(&self, index: usize, name: &'a str) -> (&'a str, usize) {
+        match self.default_limits_from {
+            Some(from) if index >= from => (DEFAULT_POLICY_KEY, index - from),
+            _ => (name, index),
+        }
     }
 
     /// The first rate limit, if any.
@@ -207,6 +263,8 @@ pub(crate) const DEFAULT_POLICY_KEY: &str = "_";
 pub struct PolicyRegistry {
     default: Policy,
     named: HashMap<String, Policy>,
+    /// Per-chat-type policies, by [`ChatKind::index`].
+    chat: [Option<Policy>; 4],
 }
 
 impl PolicyRegistry {
@@ -231,6 +289,54 @@ impl PolicyRegistry {
         }
     }
 
+    /// The policy for `event` and the name its keys use: the named policy of its handler,
+    /// else the policy of its chat type ([`PolicyRegistryBuilder::chat_policy`]), else the
+    /// default.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, ChatKind, Event, Policy, PolicyRegistry, Quota, Scope};
+    /// let p = |n| Policy::new().rate_limit(Quota::per_minute(n).unwrap(), Algorithm::Gcra, Scope::User);
+    /// let registry = PolicyRegistry::builder()
+    ///     .default_policy(p(30))
+    ///     .policy("search", p(5))
+    ///     .chat_policy(ChatKind::Group, p(10))
+    ///     .build()?;
+    /// let in_group = Event::new().with_chat_kind(ChatKind::Group);
+    /// assert_eq!(registry.resolve_event(&in_group).0, "_group");
+    /// assert_eq!(registry.resolve_event(&in_group.clone().with_handler("search")).0, "search");
+    /// assert_eq!(registry.resolve_event(&Event::new().with_chat_kind(ChatKind::Private)).0, "_");
+    /// # Ok::<(), sentinel_core::ConfigError>(())
+    /// ```
+    pub fn resolve_event(&self, event: &Event) -> (&str, &Policy) {
+        if let Some((name, p)) = event.handler().and_then(|h| self.named.get_key_value(h)) {
+            return (name.as_str(), p);
+        }
+        if let Some(kind) = event.chat_kind()
+            && let Some(Some(p)) = self.chat.get(kind.index())
+        {
+            return (kind.policy_name(), p);
+        }
+        (DEFAULT_POLICY_KEY, &self.default)
+    }
+
+    /// The policy registered under `name`, as [`resolve_event`](Self::resolve_event) names
+    /// them: `_` for the default, `_private`/`_group`/`_supergroup`/`_channel` for the
+    /// per-chat-type policies, else a named policy.
+    pub fn by_name(&self, name: &str) -> Option<&Policy> {
+        if name == DEFAULT_POLICY_KEY {
+            return Some(&self.default);
+        }
+        if let Some(kind) = ChatKind::ALL.iter().find(|k| k.policy_name() == name) {
+            return self.chat_policy(*kind);
+        }
+        self.named.get(name)
+    }
+
+    /// The policy for chats of type `kind`, if one is set.
+    pub fn chat_policy(&self, kind: ChatKind) -> Option<&Policy> {
+        self.chat.get(kind.index()).and_then(Option::as_ref)
+    }
+
     /// The default policy.
     pub const fn default_policy(&self) -> &Policy {
         &self.default
@@ -247,6 +353,7 @@ impl PolicyRegistry {
 pub struct PolicyRegistryBuilder {
     default: Option<Policy>,
     named: Vec<(String, Policy)>,
+    chat: Vec<(ChatKind, Policy)>,
 }
 
 impl PolicyRegistryBuilder {
@@ -261,6 +368,15 @@ impl PolicyRegistryBuilder {
     #[must_use]
     pub fn policy(mut self, name: impl Into<String>, policy: Policy) -> Self {
         self.named.push((name.into(), policy));
+        self
+    }
+
+    /// The policy for events in chats of type `kind` (see [`Event::with_chat_kind`]) whose
+    /// handler has no named policy. Its keys use the name [`ChatKind::policy_name`]; with
+    /// [`Policy::also_counts_toward_default`] it also counts toward the default.
+    #[must_use]
+    pub fn chat_policy(mut self, kind: ChatKind, policy: Policy) -> Self {
+        self.chat.push((kind, policy));
         self
     }
 
@@ -279,6 +395,29 @@ impl PolicyRegistryBuilder {
             ),
         };
         default.validate("default")?;
+        if default.counts_toward_default {
+            return Err(ConfigError::Invalid(
+                "the default policy cannot count toward itself: remove also_counts_toward_default() from it".to_owned(),
+            ));
+        }
+        let compose = |mut policy: Policy| {
+            if policy.counts_toward_default && !default.limits.is_empty() {
+                policy.default_limits_from = Some(policy.limits.len());
+                policy.limits.extend_from_slice(&default.limits);
+            }
+            policy
+        };
+        let mut chat: [Option<Policy>; 4] = [None, None, None, None];
+        for (kind, policy) in self.chat {
+            let policy = compose(policy);
+            policy.validate(kind.policy_name())?;
+            if let Some(slot) = chat.get_mut(kind.index()) {
+                if slot.is_some() {
+                    return Err(ConfigError::DuplicatePolicy(kind.policy_name().to_owned()));
+                }
+                *slot = Some(policy);
+            }
+        }
         let mut named = HashMap::new();
         for (name, policy) in self.named {
             let valid = !name.is_empty()
@@ -290,11 +429,16 @@ impl PolicyRegistryBuilder {
             if !valid {
                 return Err(ConfigError::InvalidPolicyName(name));
             }
+            let policy = compose(policy);
             policy.validate(&name)?;
             if named.insert(name.clone(), policy).is_some() {
                 return Err(ConfigError::DuplicatePolicy(name));
             }
         }
-        Ok(PolicyRegistry { default, named })
+        Ok(PolicyRegistry {
+            default,
+            named,
+            chat,
+        })
     }
 }

@@ -133,6 +133,10 @@ pub struct UpdateInfo {
     pub message_id: Option<i64>,
     /// `media_group_id` of an album item.
     pub media_group_id: Option<String>,
+    /// The sender's `language_code` (an IETF tag such as `en` or `pt-br`), when Telegram sent
+    /// one: messages, callback queries and inline queries. Picks the language of the guard's
+    /// replies.
+    pub language_code: Option<String>,
     /// The bot command of a message's text (`/Start@bot x` → `start`).
     pub command: Option<String>,
     /// The handler name chosen by the [`HandlerNamer`] (by default the command).
@@ -146,7 +150,8 @@ pub struct UpdateInfo {
 }
 
 impl UpdateInfo {
-    /// The engine's event: kind, user, chat, handler and fingerprint.
+    /// The engine's event: kind, user, chat, chat kind (for per-chat-type policies), handler
+    /// and fingerprint.
     pub fn event(&self) -> Event {
         let mut e = Event::new().with_kind(self.kind.as_str());
         if let Some(u) = self.user_id {
@@ -154,6 +159,9 @@ impl UpdateInfo {
         }
         if let Some(c) = self.chat_id {
             e = e.with_chat(c);
+        }
+        if let Some(kind) = self.chat_type.as_ref().and_then(ChatType::chat_kind) {
+            e = e.with_chat_kind(kind);
         }
         if let Some(h) = &self.handler {
             e = e.with_handler(h.as_str());

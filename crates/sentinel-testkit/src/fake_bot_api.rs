@@ -7,7 +7,7 @@
 //!   parameters come from a JSON body, a `application/x-www-form-urlencoded` body or the query
 //!   string;
 //! * `getMe`, `getWebhookInfo`, `setWebhook`, `deleteWebhook`, `setMyCommands`, `getMyCommands`,
-//!   `getChat`, `getChatMember`, `logOut`, `close`, `sendMessage`, `editMessageText`,
+//!   `getChat`, `getChatMember`, `getChatAdministrators`, `logOut`, `close`, `sendMessage`, `editMessageText`,
 //!   `answerCallbackQuery`, `deleteMessage`, `sendChatAction` answer with the exact Bot API
 //!   shapes; any other method answers `{"ok":true,"result":true}` and is recorded like the rest;
 //! * chats the bot cannot see ([`FakeBotApi::forget_chat`]) answer
@@ -725,6 +725,7 @@ impl FakeBotApi {
     /// Sets `user`'s status in `chat` as `getChatMember` reports it (`"member"`, `"left"`,
     /// `"kicked"`, `"administrator"`, `"restricted"` (may not send messages), `"creator"`).
     /// Unset: the bot is an administrator of channels and a member elsewhere.
+    /// `getChatAdministrators` lists the users set to `administrator` or `creator`.
     pub fn set_member_status(&self, chat: i64, user: i64, status: &str) {
         self.shared
             .state()

@@ -224,6 +224,27 @@ impl ChatType {
         }
     }
 
+    /// The engine's [`ChatKind`](sentinel_core::ChatKind), which picks a per-chat-type
+    /// policy. `sender` (an inline query from the private chat with the bot) is private;
+    /// unknown types have none.
+    ///
+    /// ```
+    /// use sentinel_core::ChatKind;
+    /// use sentinel_telegram::update::ChatType;
+    /// assert_eq!(ChatType::Supergroup.chat_kind(), Some(ChatKind::Supergroup));
+    /// assert_eq!(ChatType::Sender.chat_kind(), Some(ChatKind::Private));
+    /// ```
+    pub const fn chat_kind(&self) -> Option<sentinel_core::ChatKind> {
+        use sentinel_core::ChatKind;
+        match self {
+            Self::Private | Self::Sender => Some(ChatKind::Private),
+            Self::Group => Some(ChatKind::Group),
+            Self::Supergroup => Some(ChatKind::Supergroup),
+            Self::Channel => Some(ChatKind::Channel),
+            Self::Other(_) => None,
+        }
+    }
+
     /// Whether this is a group or a supergroup.
     pub const fn is_group(&self) -> bool {
         matches!(self, Self::Group | Self::Supergroup)

@@ -370,6 +370,7 @@ async fn dispatch(
             ok(chat)
         }
         "getChatMember" => get_chat_member(shared, params),
+        "getChatAdministrators" => get_chat_administrators(shared, params),
         "sendMessage" => send_message(shared, params, at),
         "editMessageText" => edit_message_text(shared, params),
         "answerCallbackQuery" => {
@@ -435,6 +436,44 @@ fn get_chat_member(shared: &Shared, params: &Map<String, Value>) -> Response {
         member["can_edit_messages"] = true.into();
     }
     ok(member)
+}
+
+/// `getChatAdministrators`: the users set to `administrator` or `creator` with
+/// `set_member_status` in that chat (sorted by id), `403` in a chat that blocked the bot,
+/// `400` for a private or unknown chat.
+fn get_chat_administrators(shared: &Shared, params: &Map<String, Value>) -> Response {
+    let mut state = shared.state();
+    let Some(chat) = params.get("chat_id").and_then(|v| state.resolve_chat_id(v)) else {
+        return bad_request("chat_id is empty");
+    };
+    if state.missing_chats.contains(&chat) {
+        return bad_request("chat not found");
+    }
+    if chat < 0 && state.blocked_chats.contains(&chat) {
+        return forbidden_for(chat);
+    }
+    if chat > 0 {
+        return bad_request("there are no administrators in the private chat");
+    }
+    let mut admins: Vec<(i64, String)> = state
+        .members
+        .iter()
+        .filter(|((c, _), s)| *c == chat && matches!(s.as_str(), "administrator" | "creator"))
+        .map(|((_, u), s)| (*u, s.clone()))
+        .collect();
+    admins.sort_unstable();
+    let list: Vec<Value> = admins
+        .into_iter()
+        .map(|(u, status)| {
+            let user = if u == shared.bot.id {
+                updates::bot_user(&shared.bot)
+            } else {
+                updates::user(u)
+            };
+            updates::chat_member(user, &status)
+        })
+        .collect();
+    ok(Value::Array(list))
 }
 
 fn forbidden_for(chat: i64) -> Response {
