@@ -350,7 +350,11 @@ impl Guard {
             return None;
         };
         let template = self.shared.reply.as_deref()?;
-        let (_, policy) = self.shared.sentinel.policies().resolve(Some(&t.policy));
+        let (_, policy) = self
+            .shared
+            .sentinel
+            .policies()
+            .resolve(Some(t.policy.as_ref()));
         let period = policy
             .limit()
             .map_or(Duration::from_secs(1), |rl| rl.quota.period());
