@@ -25,7 +25,7 @@ use crate::error::BoxError;
 use crate::plan::{Plan, PlanOutcome};
 use crate::{
     BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind, Policy,
-    PolicyRegistry, Store, StoreError, Subject, SystemClock, Timestamp,
+    PolicyRegistry, Store, StoreError, Subject, SyncStore, SystemClock, Timestamp,
 };
 
 /// What a store error means for the event being checked.
@@ -128,7 +128,14 @@ impl Sentinel {
         let inner = &self.inner;
         bump(&inner.counters.checks);
         let now = inner.clock.now();
-        let verdict = self.decide_with_fail_mode(event, now).await?;
+        // A synchronous primary store (memory) decides right here, without a future. Any
+        // other store, the fallback store and store errors take the general path, boxed so
+        // that this future stays small: one allocation, beside a network round trip.
+        let verdict = match self.decide_now(event, now) {
+            Some(Ok(verdict)) => verdict,
+            Some(Err(err)) => Box::pin(self.on_store_error(err, event, now)).await?,
+            None => Box::pin(self.decide_with_fail_mode(event, now)).await?,
+        };
         let counter = match &verdict {
             Verdict::Allowed(_) => &inner.counters.allowed,
             Verdict::Blocked(_) => &inner.counters.blocked,
@@ -142,17 +149,37 @@ impl Sentinel {
             Verdict::Debounced(_) => &inner.on_debounced[..],
             Verdict::Throttled(_) => &inner.on_throttled[..],
         };
+        if !hooks.is_empty() {
+            // Boxed for the same reason; hooks get copies of the event and verdict anyway.
+            Box::pin(self.run_hooks(hooks, event, &verdict)).await;
+        }
+        Ok(verdict)
+    }
+
+    async fn run_hooks(&self, hooks: &[Hook], event: &Event, verdict: &Verdict) {
         for hook in hooks {
             let ctx = HookContext {
                 event: event.clone(),
                 verdict: verdict.clone(),
             };
             if let Err(msg) = hook.run(ctx).await {
-                bump(&inner.counters.hook_failures);
+                bump(&self.inner.counters.hook_failures);
                 tracing::warn!(verdict = verdict.as_str(), "sentinel {msg}");
             }
         }
-        Ok(verdict)
+    }
+
+    /// The verdict of a synchronous primary store, decided on this thread; `None` when the
+    /// primary store is not synchronous or the fallback store is deciding.
+    fn decide_now(&self, event: &Event, now: Timestamp) -> Option<Result<Verdict, StoreError>> {
+        let inner = &self.inner;
+        if inner.fallback.is_some()
+            && now.as_micros() < inner.fallback_until.load(Ordering::Acquire)
+        {
+            return None;
+        }
+        let sync = inner.store.as_sync()?;
+        Some(self.decide_sync(sync, event, now))
     }
 
     async fn decide_with_fail_mode(&self, event: &Event, now: Timestamp) -> Result<Verdict, Error> {
@@ -163,10 +190,20 @@ impl Sentinel {
             bump(&inner.counters.fallback_used);
             return Ok(self.decide(fallback.as_ref(), event, now).await?);
         }
-        let err = match self.decide(inner.store.as_ref(), event, now).await {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
-        };
+        match self.decide(inner.store.as_ref(), event, now).await {
+            Ok(v) => Ok(v),
+            Err(err) => self.on_store_error(err, event, now).await,
+        }
+    }
+
+    /// What the fail mode makes of a primary store's error.
+    async fn on_store_error(
+        &self,
+        err: StoreError,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, Error> {
+        let inner = &self.inner;
         bump(&inner.counters.store_errors);
         match (inner.fail_mode, &inner.fallback) {
             (FailMode::Fallback, Some(fallback)) => {
@@ -219,26 +256,12 @@ impl Sentinel {
         event: &Event,
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
+        if let Some(sync) = store.as_sync() {
+            return self.decide_sync(sync, event, now);
+        }
         let inner = &self.inner;
         let (name, policy) = inner.policies.resolve(event.handler());
         let template = inner.templates.get(name, policy);
-        if let Some(sync) = store.as_sync() {
-            // A store that decides on this thread (memory): this thread's plan buffer, reused
-            // from check to check, and no future: an allowed check allocates nothing.
-            return with_plan_buf(|buf| {
-                inner.templates.fill(buf, &template, policy, event, now);
-                let plan = &buf.plan;
-                let outcome = match self.cached(plan) {
-                    Some(outcome) => outcome,
-                    None => {
-                        let outcome = sync.evaluate_sync(plan)?;
-                        self.remember(plan, &outcome);
-                        outcome
-                    }
-                };
-                self.verdict(event, &template, policy, plan, outcome)
-            });
-        }
         // A store that waits (Redis): the plan lives across the await, so it is built afresh
         // (a few small allocations, next to a network round trip).
         let mut buf = PlanBuf::new();
@@ -255,6 +278,32 @@ impl Sentinel {
             }
         };
         self.verdict(event, &template, policy, plan, outcome)
+    }
+
+    /// Decides `event` with a synchronous store: this thread's plan buffer, reused from check
+    /// to check, and no future, so an allowed check allocates nothing.
+    fn decide_sync(
+        &self,
+        store: &dyn SyncStore,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let inner = &self.inner;
+        let (name, policy) = inner.policies.resolve(event.handler());
+        let template = inner.templates.get(name, policy);
+        with_plan_buf(|buf| {
+            inner.templates.fill(buf, &template, policy, event, now);
+            let plan = &buf.plan;
+            let outcome = match self.cached(plan) {
+                Some(outcome) => outcome,
+                None => {
+                    let outcome = store.evaluate_sync(plan)?;
+                    self.remember(plan, &outcome);
+                    outcome
+                }
+            };
+            self.verdict(event, &template, policy, plan, outcome)
+        })
     }
 
     /// The deny cache's answer for `plan`, if it has one.
