@@ -120,18 +120,30 @@ impl Templates {
         event: &Event,
         now: Timestamp,
     ) {
-        buf.recycle(now);
-        // Blocks: the user's, then the chat's.
-        if let Some(u) = event.user() {
-            let mut key = buf.string();
-            self.block.write_id(&mut key, 'u', u);
-            buf.plan.blocks.push(key);
+        buf.plan.now = now;
+        if let Some(d) = buf.plan.debounce.take() {
+            buf.spare_debounce = Some(d);
         }
-        if let Some(c) = event.chat() {
-            let mut key = buf.string();
-            self.block.write_id(&mut key, 'c', c);
-            buf.plan.blocks.push(key);
+        if let Some(s) = buf.plan.strike.take() {
+            buf.spare_strike = Some(s);
         }
+        // Blocks: the user's, then the chat's, written over the previous plan's strings.
+        let ids = [
+            event.user().map(|u| ('u', u)),
+            event.chat().map(|c| ('c', c)),
+        ];
+        let mut n = 0;
+        for (tag, id) in ids.into_iter().flatten() {
+            if n == buf.plan.blocks.len() {
+                let key = buf.string();
+                buf.plan.blocks.push(key);
+            }
+            if let Some(key) = buf.plan.blocks.get_mut(n) {
+                self.block.write_id(key, tag, id);
+            }
+            n += 1;
+        }
+        buf.spare.extend(buf.plan.blocks.drain(n..));
         if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
             let mut step = buf.spare_debounce.take().unwrap_or_else(|| DebounceStep {
                 key: String::with_capacity(KEY_CAPACITY),
@@ -145,16 +157,26 @@ impl Templates {
             buf.plan.debounce = Some(step);
         }
         let cost = event.cost().unwrap_or(policy.cost()).max(1);
+        let mut n = 0;
         for (rl, parts) in policy.limits().iter().zip(&template.limits) {
-            let mut key = buf.string();
-            parts.write_for(&mut key, rl.scope, event);
-            buf.plan.limits.push(LimitStep {
-                key,
-                algorithm: rl.algorithm,
-                quota: rl.quota,
-                cost,
-            });
+            if n == buf.plan.limits.len() {
+                let key = buf.string();
+                buf.plan.limits.push(LimitStep {
+                    key,
+                    algorithm: rl.algorithm,
+                    quota: rl.quota,
+                    cost,
+                });
+            }
+            if let Some(step) = buf.plan.limits.get_mut(n) {
+                parts.write_for(&mut step.key, rl.scope, event);
+                step.algorithm = rl.algorithm;
+                step.quota = rl.quota;
+                step.cost = cost;
+            }
+            n += 1;
         }
+        buf.spare.extend(buf.plan.limits.drain(n..).map(|l| l.key));
         // The offender: the user, else the chat (no strike for an event with neither).
         if let Some(esc) = policy.escalation_rule()
             && (event.user().is_some() || event.chat().is_some())
@@ -228,19 +250,6 @@ impl PlanBuf {
             spare: Vec::new(),
             spare_debounce: None,
             spare_strike: None,
-        }
-    }
-
-    /// Empties the plan for `now`, keeping its strings.
-    fn recycle(&mut self, now: Timestamp) {
-        self.plan.now = now;
-        self.spare.extend(self.plan.blocks.drain(..));
-        self.spare.extend(self.plan.limits.drain(..).map(|l| l.key));
-        if let Some(d) = self.plan.debounce.take() {
-            self.spare_debounce = Some(d);
-        }
-        if let Some(s) = self.plan.strike.take() {
-            self.spare_strike = Some(s);
         }
     }
 
