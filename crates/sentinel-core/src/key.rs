@@ -202,10 +202,8 @@ pub(crate) fn push_i64(out: &mut String, v: i64) {
         at -= 1;
         buf[at] = b'-';
     }
-    // ASCII, pushed as chars: cheaper than validating and copying a slice this short.
-    for &b in &buf[at..] {
-        out.push(char::from(b));
-    }
+    // ASCII digits and a sign: always valid UTF-8, copied in one go.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 /// Appends a subject's encoded form ([`Subject::encode`]).

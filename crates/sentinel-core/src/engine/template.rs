@@ -98,12 +98,11 @@ impl Templates {
     /// The template of `policy` (named `name`), as resolved by the registry.
     pub(crate) fn get(&self, name: &str, policy: &Policy) -> TemplateRef<'_> {
         let at = address(policy);
-        match self.by_policy.binary_search_by_key(&at, |(a, _)| *a) {
-            Ok(i) => match self.by_policy.get(i) {
-                Some((_, t)) if *t.name == *name => return TemplateRef::Shared(t),
-                _ => {}
-            },
-            Err(_) => {}
+        if let Ok(i) = self.by_policy.binary_search_by_key(&at, |(a, _)| *a)
+            && let Some((_, t)) = self.by_policy.get(i)
+            && *t.name == *name
+        {
+            return TemplateRef::Shared(t);
         }
         // Not a policy of the registry the engine was built with (cannot happen with
         // `PolicyRegistry` as it is; kept correct rather than fast).
