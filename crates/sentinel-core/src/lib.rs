@@ -69,4 +69,4 @@ pub use key::{KeyBuilder, KeyKind, Scope, Subject};
 pub use plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 pub use policy::{Debounce, MAX_LIMITS, Policy, PolicyRegistry, PolicyRegistryBuilder, RateLimit};
 pub use quota::{MAX_PERIOD, MIN_PERIOD, Quota};
-pub use store::{BlocklistStore, DebounceStore, RateLimitStore, Store};
+pub use store::{BlocklistStore, DebounceStore, RateLimitStore, Store, SyncStore};

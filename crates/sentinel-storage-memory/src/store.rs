@@ -11,11 +11,16 @@ use async_trait::async_trait;
 use foldhash::fast::RandomState;
 use sentinel_core::plan::{longest_refusal, tightest};
 use sentinel_core::{
-    Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, LimitStep, Plan,
-    PlanOutcome, Quota, RateLimitState, RateLimitStore, Store, StoreError, Timestamp,
+    Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, LimitStep, MAX_LIMITS,
+    Plan, PlanOutcome, Quota, RateLimitState, RateLimitStore, Store, StoreError, SyncStore,
+    Timestamp,
 };
+use smallvec::SmallVec;
 
 use crate::MemoryConfig;
+
+/// Per-limit scratch space of one update, inline up to [`MAX_LIMITS`] (a policy's most).
+type Scratch<T> = SmallVec<[T; MAX_LIMITS]>;
 use crate::entry::{Entry, gcra_step};
 use crate::shard::Shard;
 
@@ -310,17 +315,18 @@ impl MemoryStore {
         limits: &[LimitStep],
         now: Timestamp,
     ) -> Result<Result<Option<Decision>, (usize, Decision)>, StoreError> {
-        let located: Vec<(u64, usize)> = limits
+        // On the stack up to MAX_LIMITS (a policy's most): an allowed update allocates nothing.
+        let located: Scratch<(u64, usize)> = limits
             .iter()
             .map(|l| {
                 let hash = self.hasher.hash_one(l.key.as_bytes());
                 (hash, (hash >> 32) as usize & self.mask)
             })
             .collect();
-        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
+        let mut order: Scratch<usize> = located.iter().map(|&(_, s)| s).collect();
         order.sort_unstable();
         order.dedup();
-        let mut guards: Vec<(usize, RwLockWriteGuard<'_, Shard>)> = order
+        let mut guards: Scratch<(usize, RwLockWriteGuard<'_, Shard>)> = order
             .into_iter()
             .filter_map(|i| {
                 self.shards
@@ -328,7 +334,7 @@ impl MemoryStore {
                     .map(|Padded(lock)| (i, Self::write(lock)))
             })
             .collect();
-        let mut trials = Vec::with_capacity(limits.len());
+        let mut trials: Scratch<Decision> = SmallVec::new();
         for (l, &(hash, si)) in limits.iter().zip(&located) {
             let Some((_, shard)) = guards.iter().find(|(i, _)| *i == si) else {
                 return Err(StoreError::Protocol("shard not locked".into()));
@@ -342,7 +348,7 @@ impl MemoryStore {
         if let Some(i) = longest_refusal(&trials) {
             return Ok(Err((i, trials[i])));
         }
-        let mut decisions = Vec::with_capacity(limits.len());
+        let mut decisions: Scratch<Decision> = SmallVec::new();
         for (l, &(hash, si)) in limits.iter().zip(&located) {
             let Some((_, shard)) = guards.iter_mut().find(|(i, _)| *i == si) else {
                 return Err(StoreError::Protocol("shard not locked".into()));
@@ -635,11 +641,22 @@ impl DebounceStore for MemoryStore {
     }
 }
 
-/// The whole plan in one synchronous pass ([`MemoryStore::evaluate_sync`]).
+/// The whole plan in one synchronous pass ([`MemoryStore::evaluate_sync`]); the engine calls
+/// it directly through [`Store::as_sync`], without a future.
 #[async_trait]
 impl Store for MemoryStore {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         self.evaluate_sync(plan)
+    }
+
+    fn as_sync(&self) -> Option<&dyn SyncStore> {
+        Some(self)
+    }
+}
+
+impl SyncStore for MemoryStore {
+    fn evaluate_sync(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        MemoryStore::evaluate_sync(self, plan)
     }
 }
 
