@@ -280,9 +280,9 @@ impl Guard {
         &self.shared.reachability
     }
 
-    /// The guard's counters.
+    /// The guard's counters, with its engine's ([`GuardStats::engine`]).
     pub fn stats(&self) -> GuardStats {
-        self.shared.counters.snapshot()
+        self.shared.counters.snapshot(self.shared.sentinel.stats())
     }
 
     /// Reads `update` as this guard does (namer and forced handler name applied).
@@ -313,16 +313,9 @@ impl Guard {
             return (info, Outcome::Exempt);
         }
         let outcome = match s.sentinel.check(&info.event()).await {
-            Ok(Verdict::Allowed(a)) => {
-                bump(&s.counters.passed);
-                Outcome::Pass(a)
-            }
+            // Verdicts are counted by the engine (`GuardStats::engine`), not here.
+            Ok(Verdict::Allowed(a)) => Outcome::Pass(a),
             Ok(v) => {
-                bump(match &v {
-                    Verdict::Debounced(_) => &s.counters.debounced,
-                    Verdict::Blocked(_) => &s.counters.blocked,
-                    _ => &s.counters.throttled,
-                });
                 tracing::debug!(
                     update_id = info.update_id,
                     kind = info.kind.as_str(),
@@ -332,7 +325,6 @@ impl Guard {
                 Outcome::Drop(v)
             }
             Err(_) => {
-                bump(&s.counters.failed_closed);
                 tracing::debug!(
                     update_id = info.update_id,
                     kind = info.kind.as_str(),
