@@ -123,7 +123,8 @@ mod tests {
         let mut prev = civil_from_days(0);
         for day in 1..(430 * 366) {
             let cur = civil_from_days(day);
-            let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let leap =
+                |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
             let month_len = match prev.1 {
                 2 if leap(prev.0) => 29,
                 2 => 28,

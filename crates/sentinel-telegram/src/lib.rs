@@ -2,6 +2,7 @@
 //! teloxide bots, and a Bot API sender that stays within Telegram's limits.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod guard;
 pub mod html;
 pub mod reachability;
 pub mod sender;

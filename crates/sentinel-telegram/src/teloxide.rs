@@ -64,8 +64,8 @@
 //! }
 //! ```
 
+mod admins;
 mod extract;
-mod notice;
 mod stats;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,59 +77,36 @@ use std::time::Duration;
 
 use dptree::di::DependencyMap;
 use dptree::{HandlerDescription, HandlerSignature, Type};
-use sentinel_core::{Allowed, Sentinel, Verdict, ceil_secs};
+use sentinel_core::Sentinel;
 use teloxide::Bot;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
 use teloxide::requests::{Request, Requester};
 use teloxide::types::{CallbackQueryId, ChatId, MessageId, ReplyParameters, ThreadId, Update};
 
+pub use crate::guard::Outcome;
 pub use stats::GuardStats;
 
+use crate::guard::{Checked, GuardCore, GuardCoreBuilder, Notice, ReplyContext, Response};
 use crate::reachability::Reachability;
-use crate::update::{BotStatusChange, ChatType, Extractor, HandlerNamer, UpdateInfo, UpdateKind};
-use notice::NoticeLimiter;
+use crate::update::{BotStatusChange, HandlerNamer, UpdateInfo, UpdateKind};
+use admins::BotAdmins;
 use stats::{Counters, bump};
 
 /// The default reply to a throttled user; `{secs}` becomes the whole seconds to wait.
 pub const DEFAULT_REPLY: &str = "Too many messages — try again in {secs} s";
 
-/// What the guard decided about one update.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// The engine allowed it (`degraded` when the store failed and `FailMode::Open` let it
-    /// through).
-    Pass(Allowed),
-    /// Its type is exempt from checks ([`GuardBuilder::exempt`]).
-    Exempt,
-    /// Dropped: throttled, debounced or blocked.
-    Drop(Verdict),
-    /// Dropped: the store failed and the engine fails closed.
-    FailedClosed,
-}
-
-impl Outcome {
-    /// Whether the update goes on to the bot's handlers.
-    pub const fn passes(&self) -> bool {
-        matches!(self, Self::Pass(_) | Self::Exempt)
-    }
-}
-
 struct Shared {
-    sentinel: Sentinel,
-    extractor: Extractor,
-    reply: Option<String>,
-    reachability: Reachability,
-    exempt: Vec<UpdateKind>,
-    notices: NoticeLimiter,
+    core: GuardCore,
     counters: Counters,
 }
 
 /// Guards a teloxide bot with a [`Sentinel`]. Cheap to clone; clones share counters and state.
 ///
 /// Build with [`Guard::builder`] (or [`Guard::new`] for the defaults), then chain
-/// [`Guard::handler`] in front of the bot's branches. See the [module docs](self).
+/// [`Guard::handler`] in front of the bot's branches. The decisions are the framework-free
+/// [`GuardCore`]'s (see [`crate::guard`]); this adapter reads teloxide's `Update`, sends the
+/// answers with the dispatcher's bot and counts. See the [module docs](self).
 #[derive(Clone)]
 pub struct Guard {
     shared: Arc<Shared>,
@@ -139,98 +116,16 @@ pub struct Guard {
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
-            .field("sentinel", &self.shared.sentinel)
-            .field("namer", self.shared.extractor.namer())
+            .field("core", &self.shared.core)
             .field("handler_name", &self.handler_name)
-            .field("reply", &self.shared.reply.is_some())
-            .field("exempt", &self.shared.exempt)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Guard`].
+/// Builds a [`Guard`]: the [`GuardCoreBuilder`] options, for a teloxide bot.
 #[derive(Debug)]
 pub struct GuardBuilder {
-    sentinel: Sentinel,
-    namer: HandlerNamer,
-    reply: Option<String>,
-    reachability: Option<Reachability>,
-    exempt: Vec<UpdateKind>,
-    notice_engine: Option<Sentinel>,
-}
-
-impl GuardBuilder {
-    /// How updates are named for per-handler policies (default: the bot command).
-    #[must_use]
-    pub fn namer(mut self, namer: HandlerNamer) -> Self {
-        self.namer = namer;
-        self
-    }
-
-    /// Whether throttled users are told when to retry (default `true`). Without replies,
-    /// dropped callback queries are still answered, silently.
-    #[must_use]
-    pub fn reply(mut self, on: bool) -> Self {
-        self.reply = on.then(|| {
-            self.reply
-                .take()
-                .unwrap_or_else(|| DEFAULT_REPLY.to_owned())
-        });
-        self
-    }
-
-    /// The reply text; `{secs}` becomes the whole seconds to wait (rounded up). Turns replies
-    /// on.
-    #[must_use]
-    pub fn reply_text(mut self, template: impl Into<String>) -> Self {
-        self.reply = Some(template.into());
-        self
-    }
-
-    /// The set that records users who blocked the bot (default: a new one; read it back with
-    /// [`Guard::reachability`]). Share it with a [`sender`](crate::sender).
-    #[must_use]
-    pub fn reachability(mut self, reachability: Reachability) -> Self {
-        self.reachability = Some(reachability);
-        self
-    }
-
-    /// Update types passed without a check. The default is `my_chat_member` (block and
-    /// unblock events must always arrive), `pre_checkout_query` and `shipping_query`
-    /// (Telegram cancels a payment whose query goes unanswered).
-    #[must_use]
-    pub fn exempt(mut self, kinds: impl IntoIterator<Item = UpdateKind>) -> Self {
-        self.exempt = kinds.into_iter().collect();
-        self
-    }
-
-    /// Decides "one reply per subject per window" with this engine instead of in process —
-    /// for example one on Redis, so several bot workers send one reply between them. Each
-    /// reply is checked as an event with the throttled policy's name as its handler and the
-    /// throttled subject as its custom key ([`Scope::Custom`](sentinel_core::Scope::Custom)).
-    #[must_use]
-    pub fn notice_limiter(mut self, engine: Sentinel) -> Self {
-        self.notice_engine = Some(engine);
-        self
-    }
-
-    /// Builds the guard.
-    pub fn build(self) -> Guard {
-        Guard {
-            shared: Arc::new(Shared {
-                sentinel: self.sentinel,
-                extractor: Extractor::new().with_namer(self.namer),
-                reply: self.reply,
-                reachability: self.reachability.unwrap_or_default(),
-                exempt: self.exempt,
-                notices: self
-                    .notice_engine
-                    .map_or_else(NoticeLimiter::local, NoticeLimiter::Engine),
-                counters: Counters::default(),
-            }),
-            handler_name: None,
-        }
-    }
+    core: GuardCoreBuilder,
 }
 
 /// `template` with `{secs}` replaced.
@@ -238,20 +133,127 @@ fn render(template: &str, secs: u64) -> String {
     template.replace("{secs}", &secs.to_string())
 }
 
+impl GuardBuilder {
+    /// How updates are named for per-handler policies (default: the bot command).
+    #[must_use]
+    pub fn namer(mut self, namer: HandlerNamer) -> Self {
+        self.core = self.core.namer(namer);
+        self
+    }
+
+    /// Whether users are told anything (default `true`). Without replies, dropped callback
+    /// queries are still answered, silently.
+    #[must_use]
+    pub fn reply(mut self, on: bool) -> Self {
+        self.core = self.core.replies(on);
+        self
+    }
+
+    /// One reply text for every throttle; `{secs}` becomes the whole seconds to wait
+    /// (rounded up). Turns replies on. For texts per policy or per language use
+    /// [`GuardBuilder::reply_with`].
+    #[must_use]
+    pub fn reply_text(mut self, template: impl Into<String>) -> Self {
+        let template: String = template.into();
+        self.core = self.core.reply_with(move |cx: &ReplyContext<'_>| {
+            Some(Notice::new(render(&template, cx.retry_after_secs())))
+        });
+        self
+    }
+
+    /// The notice texts, per policy, language, chat type…: see
+    /// [`GuardCoreBuilder::reply_with`].
+    #[must_use]
+    pub fn reply_with<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&ReplyContext<'_>) -> Option<Notice> + Send + Sync + 'static,
+    {
+        self.core = self.core.reply_with(f);
+        self
+    }
+
+    /// A one-time notice with the block's end when a throttle escalates into a block: see
+    /// [`GuardCoreBuilder::block_notice`].
+    #[must_use]
+    pub fn block_notice(mut self, on: bool) -> Self {
+        self.core = self.core.block_notice(on);
+        self
+    }
+
+    /// The set that records users who blocked the bot (default: a new one; read it back with
+    /// [`Guard::reachability`]). Share it with a [`sender`](crate::sender).
+    #[must_use]
+    pub fn reachability(mut self, reachability: Reachability) -> Self {
+        self.core = self.core.reachability(reachability);
+        self
+    }
+
+    /// Update types passed without a check: see [`GuardCoreBuilder::exempt_kinds`].
+    #[must_use]
+    pub fn exempt(mut self, kinds: impl IntoIterator<Item = UpdateKind>) -> Self {
+        self.core = self.core.exempt_kinds(kinds);
+        self
+    }
+
+    /// Users never checked: see [`GuardCoreBuilder::exempt_users`].
+    #[must_use]
+    pub fn exempt_users(mut self, users: impl IntoIterator<Item = i64>) -> Self {
+        self.core = self.core.exempt_users(users);
+        self
+    }
+
+    /// Chats where nothing is checked: see [`GuardCoreBuilder::exempt_chats`].
+    #[must_use]
+    pub fn exempt_chats(mut self, chats: impl IntoIterator<Item = i64>) -> Self {
+        self.core = self.core.exempt_chats(chats);
+        self
+    }
+
+    /// Updates for which `predicate` is `true` are never checked: see
+    /// [`GuardCoreBuilder::bypass`].
+    #[must_use]
+    pub fn bypass<F>(mut self, predicate: F) -> Self
+    where
+        F: Fn(&UpdateInfo) -> bool + Send + Sync + 'static,
+    {
+        self.core = self.core.bypass(predicate);
+        self
+    }
+
+    /// Exempts each group's administrators, asked of the dispatcher's bot with
+    /// `getChatAdministrators` and cached for `ttl`: see
+    /// [`GuardCoreBuilder::exempt_chat_admins`].
+    #[must_use]
+    pub fn exempt_chat_admins(mut self, ttl: Duration) -> Self {
+        self.core = self.core.exempt_chat_admins(ttl);
+        self
+    }
+
+    /// Decides "one reply per subject per window" with this engine instead of in process:
+    /// see [`GuardCoreBuilder::notice_limiter`].
+    #[must_use]
+    pub fn notice_limiter(mut self, engine: Sentinel) -> Self {
+        self.core = self.core.notice_limiter(engine);
+        self
+    }
+
+    /// Builds the guard.
+    pub fn build(self) -> Guard {
+        Guard {
+            shared: Arc::new(Shared {
+                core: self.core.build(),
+                counters: Counters::default(),
+            }),
+            handler_name: None,
+        }
+    }
+}
+
 impl Guard {
     /// Starts building a guard on `sentinel`.
     pub fn builder(sentinel: Sentinel) -> GuardBuilder {
         GuardBuilder {
-            sentinel,
-            namer: HandlerNamer::default(),
-            reply: Some(DEFAULT_REPLY.to_owned()),
-            reachability: None,
-            exempt: vec![
-                UpdateKind::MyChatMember,
-                UpdateKind::PreCheckoutQuery,
-                UpdateKind::ShippingQuery,
-            ],
-            notice_engine: None,
+            core: GuardCore::builder(sentinel),
         }
     }
 
@@ -270,24 +272,29 @@ impl Guard {
         }
     }
 
+    /// The framework-free core this adapter drives.
+    pub fn core(&self) -> &GuardCore {
+        &self.shared.core
+    }
+
     /// The engine.
     pub fn sentinel(&self) -> &Sentinel {
-        &self.shared.sentinel
+        self.shared.core.sentinel()
     }
 
     /// Users who blocked the bot, as seen by this guard.
     pub fn reachability(&self) -> &Reachability {
-        &self.shared.reachability
+        self.shared.core.reachability()
     }
 
     /// The guard's counters, with its engine's ([`GuardStats::engine`]).
     pub fn stats(&self) -> GuardStats {
-        self.shared.counters.snapshot(self.shared.sentinel.stats())
+        self.shared.counters.snapshot(self.sentinel().stats())
     }
 
     /// Reads `update` as this guard does (namer and forced handler name applied).
     pub fn update_info(&self, update: &Update) -> UpdateInfo {
-        let mut info = self.shared.extractor.from_teloxide(update);
+        let mut info = self.shared.core.extractor().from_teloxide(update);
         if let Some(name) = &self.handler_name {
             info.handler = Some(name.to_string());
         }
@@ -295,119 +302,84 @@ impl Guard {
     }
 
     /// Decides about `update`: records `my_chat_member` block changes, checks the engine and
-    /// counts the outcome. Sends nothing.
+    /// counts the outcome. Sends nothing (and asks no chat administrators).
     pub async fn check(&self, update: &Update) -> Outcome {
-        self.inspect(update).await.1
+        let info = self.update_info(update);
+        let checked = self.shared.core.check(&info).await;
+        self.count(&checked);
+        checked.outcome
     }
 
-    async fn inspect(&self, update: &Update) -> (UpdateInfo, Outcome) {
-        let s = &self.shared;
-        let info = self.update_info(update);
-        match s.reachability.observe(&info) {
-            Some((_, BotStatusChange::Blocked)) => bump(&s.counters.users_blocked_bot),
-            Some((_, BotStatusChange::Unblocked)) => bump(&s.counters.users_unblocked_bot),
+    fn count(&self, c: &Checked) {
+        let n = &self.shared.counters;
+        match c.bot_status {
+            Some((_, BotStatusChange::Blocked)) => bump(&n.users_blocked_bot),
+            Some((_, BotStatusChange::Unblocked)) => bump(&n.users_unblocked_bot),
             None => {}
         }
-        if s.exempt.contains(&info.kind) {
-            bump(&s.counters.exempt);
-            return (info, Outcome::Exempt);
+        // Checked verdicts are counted once, by the engine (`GuardStats::engine`).
+        if c.album_follower {
+            bump(if c.passes() {
+                &n.album_items_passed
+            } else {
+                &n.album_items_dropped
+            });
+        } else if c.outcome == Outcome::Exempt {
+            bump(&n.exempt);
         }
-        let outcome = match s.sentinel.check(&info.event()).await {
-            // Verdicts are counted by the engine (`GuardStats::engine`), not here.
-            Ok(Verdict::Allowed(a)) => Outcome::Pass(a),
-            Ok(v) => {
-                tracing::debug!(
-                    update_id = info.update_id,
-                    kind = info.kind.as_str(),
-                    verdict = v.as_str(),
-                    "sentinel guard dropped an update"
-                );
-                Outcome::Drop(v)
-            }
-            Err(_) => {
-                tracing::debug!(
-                    update_id = info.update_id,
-                    kind = info.kind.as_str(),
-                    "sentinel guard dropped an update: store failed (fail closed)"
-                );
-                Outcome::FailedClosed
-            }
-        };
-        (info, outcome)
+        if c.notice_suppressed {
+            bump(&n.notices_suppressed);
+        }
     }
 
-    /// The reply text for a throttled update, if replies are on.
-    fn notice_text(&self, outcome: &Outcome) -> Option<(String, Duration)> {
-        let Outcome::Drop(Verdict::Throttled(t)) = outcome else {
-            return None;
+    /// Reads and checks `update` (chat administrators asked of `bot`, if given) and counts
+    /// the outcome: what [`Guard::handler_for`] and the webhook listener do first.
+    pub(crate) async fn decide<R>(&self, bot: Option<&R>, update: &Update) -> (UpdateInfo, Checked)
+    where
+        R: Requester + Send + Sync,
+    {
+        let info = self.update_info(update);
+        let checked = match bot {
+            Some(bot) => {
+                let admins = BotAdmins(bot);
+                self.shared.core.check_with_admins(&info, &admins).await
+            }
+            None => self.shared.core.check(&info).await,
         };
-        let template = self.shared.reply.as_deref()?;
-        let (_, policy) = self.shared.sentinel.policies().resolve(Some(&t.policy));
-        let period = policy
-            .limit()
-            .map_or(Duration::from_secs(1), |rl| rl.quota.period());
-        let wait = match &t.escalated {
-            // This throttle got the user blocked: the wait is the block, unless it is forever.
-            Some(block) => block.remaining(self.shared.sentinel.clock().now())?,
-            None => t.decision.retry_after.unwrap_or(period),
-        };
-        let secs = ceil_secs(wait).max(1);
-        Some((render(template, secs), period.max(wait)))
+        self.count(&checked);
+        (info, checked)
     }
 
-    /// Answers a dropped update: `answerCallbackQuery` for button presses, and at most one
-    /// "try again" reply per subject per window for throttled messages.
-    async fn respond<R: Requester>(&self, bot: &R, info: &UpdateInfo, outcome: &Outcome) {
-        let s = &self.shared;
-        let notice = self.notice_text(outcome);
-        if info.kind == UpdateKind::CallbackQuery {
-            let Some(id) = &info.callback_query_id else {
-                return;
-            };
+    /// Sends `response` with `bot`: the callback answer and the notice.
+    pub(crate) async fn respond<R: Requester>(&self, bot: &R, response: Response) {
+        let n = &self.shared.counters;
+        if let Some(answer) = response.callback {
             // Built in a block so no request value (maybe not `Send`) lives across an await.
             let send = {
-                let req = bot.answer_callback_query(CallbackQueryId(id.clone()));
-                match notice {
-                    Some((text, _)) => req.text(text).send(),
+                let req = bot.answer_callback_query(CallbackQueryId(answer.callback_query_id));
+                match answer.text {
+                    Some(text) => req.text(text).send(),
                     None => req.send(),
                 }
             };
             let sent = send.await;
             match sent {
-                Ok(_) => bump(&s.counters.callbacks_answered),
+                Ok(_) => bump(&n.callbacks_answered),
                 Err(_) => {
-                    bump(&s.counters.send_failures);
+                    bump(&n.send_failures);
                     tracing::debug!("sentinel guard: answerCallbackQuery failed");
                 }
             }
-            return;
         }
-        let (Some((text, window)), Outcome::Drop(Verdict::Throttled(t))) = (notice, outcome) else {
+        let Some(notice) = response.notice else {
             return;
         };
-        // Reply only where a user typed a message; never post into a channel.
-        let Some(chat) = info.chat_id else { return };
-        if info.kind != UpdateKind::Message || info.chat_type == Some(ChatType::Channel) {
-            return;
-        }
-        let key = format!("{}\u{1f}{}", t.policy, t.subject.encode());
-        let now = s.sentinel.clock().now();
-        if !s
-            .notices
-            .allow(&key, &t.policy, &info.event(), now, window)
-            .await
-        {
-            bump(&s.counters.notices_suppressed);
-            return;
-        }
-        // In a group, answer the message itself so everyone sees whom the notice is for.
-        let reply_to = info
-            .message_id
-            .and_then(|m| i32::try_from(m).ok())
-            .filter(|_| info.chat_type.as_ref().is_some_and(ChatType::is_group));
-        let thread = info.thread_id.and_then(|t| i32::try_from(t).ok());
+        let reply_to = notice
+            .reply_to_message_id
+            .and_then(|m| i32::try_from(m).ok());
+        let thread = notice.thread_id.and_then(|t| i32::try_from(t).ok());
         let send = {
-            let mut req = bot.send_message(ChatId(chat), text);
+            let mut req = bot.send_message(ChatId(notice.chat_id), notice.text);
             if let Some(m) = reply_to {
                 req = req.reply_parameters(
                     ReplyParameters::new(MessageId(m)).allow_sending_without_reply(),
@@ -420,10 +392,10 @@ impl Guard {
         };
         let sent = send.await;
         match sent {
-            Ok(_) => bump(&s.counters.notices_sent),
+            Ok(_) => bump(&n.notices_sent),
             Err(_) => {
-                bump(&s.counters.send_failures);
-                tracing::debug!("sentinel guard: the \"try again\" reply failed");
+                bump(&n.send_failures);
+                tracing::debug!("sentinel guard: the notice failed");
             }
         }
     }
@@ -459,13 +431,14 @@ impl Guard {
                     let Some(update) = deps.try_get::<Update>() else {
                         return cont(deps).await;
                     };
-                    let (info, outcome) = guard.inspect(&update).await;
-                    if outcome.passes() {
+                    let bot = deps.try_get::<R>();
+                    let (info, checked) = guard.decide(bot.as_deref(), &update).await;
+                    if checked.passes() {
                         deps.insert(info);
                         return cont(deps).await;
                     }
-                    if let Some(bot) = deps.try_get::<R>() {
-                        guard.respond(bot.as_ref(), &info, &outcome).await;
+                    if let Some(bot) = bot {
+                        guard.respond(bot.as_ref(), checked.response).await;
                     }
                     ControlFlow::Break(Ok(()))
                 }
@@ -489,10 +462,7 @@ impl Guard {
         let guard = self.clone();
         Update::filter_my_chat_member().endpoint(move |update: Update| {
             // The guard in front (if any) has recorded it already; recording twice is harmless.
-            guard
-                .shared
-                .reachability
-                .observe(&guard.update_info(&update));
+            guard.reachability().observe(&guard.update_info(&update));
             async { Ok(()) }
         })
     }

@@ -133,6 +133,10 @@ pub struct UpdateInfo {
     pub message_id: Option<i64>,
     /// `media_group_id` of an album item.
     pub media_group_id: Option<String>,
+    /// The sender's `language_code` (an IETF tag such as `en` or `pt-br`), when Telegram sent
+    /// one: messages, callback queries and inline queries. Picks the language of the guard's
+    /// replies.
+    pub language_code: Option<String>,
     /// The bot command of a message's text (`/Start@bot x` → `start`).
     pub command: Option<String>,
     /// The handler name chosen by the [`HandlerNamer`] (by default the command).

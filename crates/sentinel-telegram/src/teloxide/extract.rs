@@ -56,6 +56,7 @@ fn file_unique_id(m: &Message) -> Option<&str> {
 
 fn fill_message<'a>(f: &mut Facts<'a>, m: &'a Message) {
     f.from_id = m.from.as_ref().and_then(user_id);
+    f.language_code = m.from.as_ref().and_then(|u| u.language_code.as_deref());
     f.sender_chat_id = m.sender_chat.as_ref().map(|c| c.id.0);
     set_chat(f, &m.chat);
     f.thread_id = m.thread_id.map(|t| i64::from(t.0.0));
@@ -119,6 +120,7 @@ fn facts(update: &Update) -> Option<Facts<'_>> {
         Tg::InlineQuery(q) => {
             let mut f = Facts::new(id, UpdateKind::InlineQuery);
             f.from_id = user_id(&q.from);
+            f.language_code = q.from.language_code.as_deref();
             f.chat_type = q.chat_type.as_ref().map(|t| match t {
                 TgChatType::Sender => ChatType::Sender,
                 TgChatType::Private => ChatType::Private,
@@ -140,6 +142,7 @@ fn facts(update: &Update) -> Option<Facts<'_>> {
         Tg::CallbackQuery(q) => {
             let mut f = Facts::new(id, UpdateKind::CallbackQuery);
             f.from_id = user_id(&q.from);
+            f.language_code = q.from.language_code.as_deref();
             if let Some(m) = &q.message {
                 set_chat(&mut f, m.chat());
                 f.message_id = Some(i64::from(m.id().0));

@@ -22,15 +22,19 @@ use sentinel_core::Stats;
 /// (s.engine.checks, s.engine.allowed, s.engine.throttled) = (10, 7, 3);
 /// (s.exempt, s.notices_sent, s.notices_suppressed) = (2, 1, 2);
 /// assert_eq!((s.updates(), s.handled(), s.dropped()), (12, 9, 3));
-/// assert!(s.to_string().starts_with("12 updates: 9 handled (2 exempt), 3 dropped; replies: 1 sent"));
+/// assert!(s.to_string().starts_with("12 updates: 9 handled (2 exempt), 3 dropped;"));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GuardStats {
     /// The engine's counters: one check per guarded (non-exempt) update.
     pub engine: Stats,
-    /// Updates of an exempt type, passed without a check.
+    /// Exempt updates (type, user, chat, chat admin, `bypass`), passed without a check.
     pub exempt: u64,
+    /// Later items of a passed album: they took the first item's outcome without a check.
+    pub album_items_passed: u64,
+    /// Later items of a dropped album, dropped without a check.
+    pub album_items_dropped: u64,
     /// "Too many messages" replies sent.
     pub notices_sent: u64,
     /// Replies not sent because one already went out in this window.
@@ -46,20 +50,26 @@ pub struct GuardStats {
 }
 
 impl GuardStats {
-    /// Updates seen: checked by the engine or exempt.
+    /// Updates seen: checked by the engine, exempt, or later items of an album.
     pub const fn updates(&self) -> u64 {
-        self.engine.checks.saturating_add(self.exempt)
+        self.handled().saturating_add(self.dropped())
     }
 
-    /// Updates passed on to the bot's handlers: allowed or exempt.
+    /// Updates passed on to the bot's handlers: allowed, exempt, or in a passed album.
     pub const fn handled(&self) -> u64 {
-        self.engine.allowed.saturating_add(self.exempt)
+        self.engine
+            .allowed
+            .saturating_add(self.exempt)
+            .saturating_add(self.album_items_passed)
     }
 
-    /// Updates dropped: throttled, debounced, blocked, or refused because the store failed
-    /// under `FailMode::Closed`.
+    /// Updates dropped: throttled, debounced, blocked, refused because the store failed
+    /// under `FailMode::Closed`, or in a dropped album.
     pub const fn dropped(&self) -> u64 {
-        self.engine.checks.saturating_sub(self.engine.allowed)
+        self.engine
+            .checks
+            .saturating_sub(self.engine.allowed)
+            .saturating_add(self.album_items_dropped)
     }
 }
 
@@ -68,13 +78,16 @@ impl fmt::Display for GuardStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} updates: {} handled ({} exempt), {} dropped; replies: {} sent, {} suppressed, \
+            "{} updates: {} handled ({} exempt), {} dropped; album items without a check: {} \
+             passed, {} dropped; replies: {} sent, {} suppressed, \
              {} callbacks answered, {} failed; bot blocked by {} users, unblocked by {}; \
              engine: {}",
             self.updates(),
             self.handled(),
             self.exempt,
             self.dropped(),
+            self.album_items_passed,
+            self.album_items_dropped,
             self.notices_sent,
             self.notices_suppressed,
             self.callbacks_answered,
@@ -89,6 +102,8 @@ impl fmt::Display for GuardStats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) exempt: AtomicU64,
+    pub(crate) album_items_passed: AtomicU64,
+    pub(crate) album_items_dropped: AtomicU64,
     pub(crate) notices_sent: AtomicU64,
     pub(crate) notices_suppressed: AtomicU64,
     pub(crate) callbacks_answered: AtomicU64,
@@ -107,6 +122,8 @@ impl Counters {
         GuardStats {
             engine,
             exempt: r(&self.exempt),
+            album_items_passed: r(&self.album_items_passed),
+            album_items_dropped: r(&self.album_items_dropped),
             notices_sent: r(&self.notices_sent),
             notices_suppressed: r(&self.notices_suppressed),
             callbacks_answered: r(&self.callbacks_answered),

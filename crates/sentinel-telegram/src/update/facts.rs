@@ -127,6 +127,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) thread_id: Option<i64>,
     pub(crate) message_id: Option<i64>,
     pub(crate) media_group_id: Option<&'a str>,
+    /// The sender's `language_code` (messages, callback and inline queries).
+    pub(crate) language_code: Option<&'a str>,
     /// A message's text (commands are read from it).
     pub(crate) text: Option<&'a str>,
     pub(crate) caption: Option<&'a str>,
@@ -152,6 +154,7 @@ impl<'a> Facts<'a> {
             thread_id: None,
             message_id: None,
             media_group_id: None,
+            language_code: None,
             text: None,
             caption: None,
             content: Content::None,
@@ -219,6 +222,8 @@ impl<'a> Facts<'a> {
             thread_id: self.thread_id,
             message_id: self.message_id,
             media_group_id: self.media_group_id.map(str::to_owned),
+            // An allocation only for updates that carry a language (for per-language replies).
+            language_code: self.language_code.map(str::to_owned),
             command,
             handler,
             fingerprint: self.content.fingerprint(),

@@ -41,6 +41,8 @@ pub(crate) enum Body {
 #[serde(rename = "User")]
 pub(crate) struct User {
     id: i64,
+    #[serde(default)]
+    language_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +135,7 @@ impl Message {
 
     fn fill<'a>(&'a self, f: &mut Facts<'a>) {
         f.from_id = self.from.as_ref().map(|u| u.id);
+        f.language_code = self.from.as_ref().and_then(|u| u.language_code.as_deref());
         f.sender_chat_id = self.sender_chat.as_ref().map(|c| c.id);
         self.chat.fill(f);
         f.thread_id = self.message_thread_id;
@@ -300,6 +303,7 @@ impl RawUpdate {
             }
             Body::InlineQuery(q) => {
                 f.from_id = Some(q.from.id);
+                f.language_code = q.from.language_code.as_deref();
                 f.chat_type = q.chat_type.as_deref().map(ChatType::from_name);
                 f.inline_query = Some(&q.query);
                 f.content = Content::InlineQuery(&q.query);
@@ -311,6 +315,7 @@ impl RawUpdate {
             }
             Body::CallbackQuery(q) => {
                 f.from_id = Some(q.from.id);
+                f.language_code = q.from.language_code.as_deref();
                 if let Some(m) = &q.message {
                     m.chat.fill(&mut f);
                     f.message_id = m.message_id;
