@@ -43,6 +43,7 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "redis-tls",
     "telegram",
     "teloxide",
+    "webhook",
     "alerts",
     "axum",
     "tracing",

@@ -16,7 +16,7 @@ use crate::guard::Response;
 /// is dropped with a `debug` log.
 ///
 /// ```
-/// use sentinel_telegram::guard::{CallbackAnswer, Response};
+/// use sentinel_telegram::guard::Response;
 /// use sentinel_telegram::webhook::reply_body;
 ///
 /// assert_eq!(reply_body(&Response::default()), None);
