@@ -184,9 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ]
     );
     let stats = sentinel.stats();
-    println!(
-        "allowed {}, throttled {}, debounced {}",
-        stats.allowed, stats.throttled, stats.debounced
-    );
+    assert_eq!((stats.allowed, stats.throttled, stats.debounced), (3, 1, 2));
+    println!("{stats}");
     Ok(())
 }

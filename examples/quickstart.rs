@@ -230,6 +230,11 @@ async fn live(
     dispatcher.dispatch().await;
     telemon.shutdown(Duration::from_secs(5)).await;
     print_guard(&guard);
+    // The admin view: typed subjects, records with dates and durations.
+    println!("\n  blocks in force:");
+    for (subject, record) in guard.sentinel().list_blocked().await? {
+        println!("    {subject}: {record}");
+    }
     Ok(())
 }
 
@@ -295,7 +300,7 @@ async fn demo(
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let s = guard.stats();
-        let seen = s.passed + s.exempt + s.throttled + s.debounced + s.blocked + s.failed_closed;
+        let seen = s.updates();
         print!("\r  processing updates: {seen:>3}/{total}");
         let _ = std::io::stdout().flush();
         if seen >= total || Instant::now() > deadline {
@@ -351,18 +356,14 @@ async fn demo(
 
 fn print_guard(guard: &Guard) {
     let s = guard.stats();
-    let stats = guard.sentinel().stats();
     println!("\n  outcome                  count");
-    println!(
-        "  updates in               {:>6}",
-        s.passed + s.exempt + s.throttled + s.debounced + s.blocked + s.failed_closed
-    );
-    println!("  handled                  {:>6}", s.passed + s.exempt);
-    println!("  throttled                {:>6}", s.throttled);
-    println!("  debounced                {:>6}", s.debounced);
+    println!("  updates in               {:>6}", s.updates());
+    println!("  handled                  {:>6}", s.handled());
+    println!("  throttled                {:>6}", s.engine.throttled);
+    println!("  debounced                {:>6}", s.engine.debounced);
     println!(
         "  blocked                  {:>6}   (escalations: {})",
-        s.blocked, stats.escalations
+        s.engine.blocked, s.engine.escalations
     );
     println!(
         "  replies sent             {:>6}   (\"slow down\" notices; {} suppressed)",

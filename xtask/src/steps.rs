@@ -44,6 +44,7 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "redis-tls",
     "telegram",
     "teloxide",
+    "webhook",
     "alerts",
     "axum",
     "tracing",

@@ -464,11 +464,39 @@ impl Sentinel {
             .await?)
     }
 
-    /// Every block in force, as (encoded subject, record).
+    /// Every block in force, as (subject, record), in store key order.
+    ///
+    /// Subjects are decoded from the store keys ([`Subject::decode`]). A key that does not
+    /// decode — a block on a custom subject whose name was hashed in its key, or a foreign key
+    /// under this prefix — is **left out of the list** and logged at `warn` with its key
+    /// (keys hold ids and hashes, never secrets); it never fails the call or panics. Such a
+    /// block has no effect on [`check`](Self::check) anyway: checks consult only user and
+    /// chat blocks. Unblock it with the subject it was made with.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::{sync::Arc, time::Duration};
+    /// use sentinel_core::{ManualClock, Sentinel, Subject, Timestamp};
+    /// use sentinel_storage_memory::MemoryStore;
+    ///
+    /// let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    /// let sentinel = Sentinel::builder()
+    ///     .store(Arc::new(MemoryStore::new(clock.clone())))
+    ///     .clock(clock)
+    ///     .build()?;
+    /// sentinel.block(&Subject::User(42), Some(Duration::from_secs(3_600)), "spam", "admin:1").await?;
+    /// let blocked = sentinel.list_blocked().await?;
+    /// assert_eq!(blocked[0].0, Subject::User(42));
+    /// assert_eq!(
+    ///     format!("{}: {}", blocked[0].0, blocked[0].1),
+    ///     "user 42: blocked by admin:1 at 2023-11-14T22:13:20Z for 1h, until 2023-11-14T23:13:20Z: spam"
+    /// );
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Store`] when the store fails.
-    pub async fn list_blocked(&self) -> Result<Vec<(String, BlockRecord)>, Error> {
+    pub async fn list_blocked(&self) -> Result<Vec<(Subject, BlockRecord)>, Error> {
         let now = self.inner.clock.now();
         let keys = &self.inner.keys;
         let list = self
@@ -478,7 +506,13 @@ impl Sentinel {
             .await?;
         Ok(list
             .into_iter()
-            .map(|(k, r)| (keys.subject_of(&k).unwrap_or(&k).to_owned(), r))
+            .filter_map(|(key, record)| {
+                let subject = keys.subject_of(&key).and_then(Subject::decode);
+                if subject.is_none() {
+                    tracing::warn!(key = %key, "sentinel list_blocked: skipped a block whose subject does not decode");
+                }
+                Some((subject?, record))
+            })
             .collect())
     }
 

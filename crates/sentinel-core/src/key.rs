@@ -85,6 +85,47 @@ impl Subject {
     }
 }
 
+impl Subject {
+    /// The subject back out of its [encoded form](Subject::encode), for admin tools reading
+    /// store keys. `None` when `encoded` is not the exact encoding of a subject, and for a
+    /// custom subject whose name was hashed (longer than 64 characters or with characters
+    /// outside `[A-Za-z0-9_.-]`): a hash cannot be turned back into the name.
+    ///
+    /// ```
+    /// use sentinel_core::Subject;
+    ///
+    /// assert_eq!(Subject::decode("u42"), Some(Subject::User(42)));
+    /// assert_eq!(Subject::decode("u7c-100"), Some(Subject::UserInChat { user: 7, chat: -100 }));
+    /// assert_eq!(Subject::decode("x=api-key"), Some(Subject::Custom("api-key".into())));
+    /// assert_eq!(Subject::decode(&Subject::Custom("a b".into()).encode()), None); // hashed
+    /// assert_eq!(Subject::decode("u007"), None); // not what `encode` writes
+    /// ```
+    pub fn decode(encoded: &str) -> Option<Self> {
+        let subject = match encoded.as_bytes().first()? {
+            b'g' => Self::Global,
+            b'x' => {
+                let name = encoded.get(1..)?.strip_prefix('=')?;
+                Self::Custom(name.to_owned())
+            }
+            b'c' => Self::Chat(encoded.get(1..)?.parse().ok()?),
+            b'u' => {
+                let rest = encoded.get(1..)?;
+                match rest.split_once('c') {
+                    Some((user, chat)) => Self::UserInChat {
+                        user: user.parse().ok()?,
+                        chat: chat.parse().ok()?,
+                    },
+                    None => Self::User(rest.parse().ok()?),
+                }
+            }
+            _ => return None,
+        };
+        // Only the canonical form: `u+7`, `u007` or `x=a b` parse above but are not what
+        // `encode` writes, so they name no key this crate made.
+        (subject.encode() == encoded).then_some(subject)
+    }
+}
+
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -43,6 +43,7 @@ mod engine;
 mod error;
 mod event;
 mod fingerprint;
+mod human;
 pub mod key;
 pub mod plan;
 mod policy;
@@ -65,6 +66,7 @@ pub use engine::{
 pub use error::{BoxError, ConfigError, Error, StoreError};
 pub use event::Event;
 pub use fingerprint::Fingerprint;
+pub use human::HumanDuration;
 pub use key::{KeyBuilder, KeyKind, Scope, Subject};
 pub use plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 pub use policy::{Debounce, MAX_LIMITS, Policy, PolicyRegistry, PolicyRegistryBuilder, RateLimit};

@@ -77,7 +77,7 @@ use std::time::Duration;
 
 use dptree::di::DependencyMap;
 use dptree::{HandlerDescription, HandlerSignature, Type};
-use sentinel_core::{Sentinel, Verdict};
+use sentinel_core::Sentinel;
 use teloxide::Bot;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
@@ -287,9 +287,9 @@ impl Guard {
         self.shared.core.reachability()
     }
 
-    /// The guard's counters.
+    /// The guard's counters, with its engine's ([`GuardStats::engine`]).
     pub fn stats(&self) -> GuardStats {
-        self.shared.counters.snapshot()
+        self.shared.counters.snapshot(self.sentinel().stats())
     }
 
     /// Reads `update` as this guard does (namer and forced handler name applied).
@@ -317,21 +317,41 @@ impl Guard {
             Some((_, BotStatusChange::Unblocked)) => bump(&n.users_unblocked_bot),
             None => {}
         }
-        bump(match &c.outcome {
-            Outcome::Pass(_) => &n.passed,
-            Outcome::Exempt => &n.exempt,
-            Outcome::Drop(Verdict::Debounced(_)) => &n.debounced,
-            Outcome::Drop(Verdict::Blocked(_)) => &n.blocked,
-            Outcome::Drop(_) => &n.throttled,
-            Outcome::FailedClosed => &n.failed_closed,
-        });
+        // Checked verdicts are counted once, by the engine (`GuardStats::engine`).
+        if c.album_follower {
+            bump(if c.passes() {
+                &n.album_items_passed
+            } else {
+                &n.album_items_dropped
+            });
+        } else if c.outcome == Outcome::Exempt {
+            bump(&n.exempt);
+        }
         if c.notice_suppressed {
             bump(&n.notices_suppressed);
         }
     }
 
+    /// Reads and checks `update` (chat administrators asked of `bot`, if given) and counts
+    /// the outcome: what [`Guard::handler_for`] and the webhook listener do first.
+    pub(crate) async fn decide<R>(&self, bot: Option<&R>, update: &Update) -> (UpdateInfo, Checked)
+    where
+        R: Requester + Send + Sync,
+    {
+        let info = self.update_info(update);
+        let checked = match bot {
+            Some(bot) => {
+                let admins = BotAdmins(bot);
+                self.shared.core.check_with_admins(&info, &admins).await
+            }
+            None => self.shared.core.check(&info).await,
+        };
+        self.count(&checked);
+        (info, checked)
+    }
+
     /// Sends `response` with `bot`: the callback answer and the notice.
-    async fn respond<R: Requester>(&self, bot: &R, response: Response) {
+    pub(crate) async fn respond<R: Requester>(&self, bot: &R, response: Response) {
         let n = &self.shared.counters;
         if let Some(answer) = response.callback {
             // Built in a block so no request value (maybe not `Send`) lives across an await.
@@ -411,16 +431,8 @@ impl Guard {
                     let Some(update) = deps.try_get::<Update>() else {
                         return cont(deps).await;
                     };
-                    let info = guard.update_info(&update);
                     let bot = deps.try_get::<R>();
-                    let checked = match &bot {
-                        Some(bot) => {
-                            let admins = BotAdmins(bot.as_ref());
-                            guard.shared.core.check_with_admins(&info, &admins).await
-                        }
-                        None => guard.shared.core.check(&info).await,
-                    };
-                    guard.count(&checked);
+                    let (info, checked) = guard.decide(bot.as_deref(), &update).await;
                     if checked.passes() {
                         deps.insert(info);
                         return cont(deps).await;
