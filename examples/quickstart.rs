@@ -32,12 +32,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sentinel::CoordinationStore;
 use sentinel::alerts::transport::TelegramTransport;
 use sentinel::alerts::{Alert, Destination, Telemon};
+use sentinel::fake_bot_api::FakeBotApi;
 use sentinel::memory::MemoryCoordinationStore;
 use sentinel::prelude::*;
 use sentinel::redis::RedisConfig;
 use sentinel::telegram::teloxide::Guard;
 use sentinel::telegram::update::HandlerNamer;
-use sentinel::fake_bot_api::FakeBotApi;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 

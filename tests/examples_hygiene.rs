@@ -16,7 +16,11 @@ const EXAMPLES: &[(&str, &str)] = &[
 fn declared(src: &str) -> BTreeSet<String> {
     let mut in_block = false;
     let mut deps = BTreeSet::new();
-    for line in src.lines().map_while(|l| l.strip_prefix("//!")).map(str::trim) {
+    for line in src
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+    {
         match line {
             "```toml" => in_block = true,
             "```" if in_block => break,
@@ -45,7 +49,10 @@ fn use_roots(src: &str) -> BTreeSet<String> {
 fn every_example_names_the_facade_and_imports_only_what_it_names() {
     for (name, src) in EXAMPLES {
         let deps = declared(src);
-        assert!(deps.contains("sentinel"), "{name}: no toml block naming `sentinel`");
+        assert!(
+            deps.contains("sentinel"),
+            "{name}: no toml block naming `sentinel`"
+        );
         for internal in [
             "sentinel_core",
             "sentinel_storage_memory",

@@ -103,14 +103,20 @@ pub(crate) fn as_crates() -> Step {
         for name in &names {
             let source = std::fs::read_to_string(root.join("examples").join(format!("{name}.rs")))?;
             let block = manifest_block(&source).ok_or_else(|| {
-                format!("examples/{name}.rs: no ```toml block naming its dependencies in its header")
+                format!(
+                    "examples/{name}.rs: no ```toml block naming its dependencies in its header"
+                )
             })?;
             let dir = target.join("xtask-examples").join(name);
             std::fs::create_dir_all(&dir)?;
             std::fs::write(dir.join("Cargo.toml"), local_manifest(name, &block, &root)?)?;
             // The workspace's lock file pins the same versions; cargo drops what is unused.
             std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
-            let verb = if RUN.contains(&name.as_str()) { "run" } else { "build" };
+            let verb = if RUN.contains(&name.as_str()) {
+                "run"
+            } else {
+                "build"
+            };
             eprintln!("examples/{name}.rs as a crate: cargo {verb}");
             cmd::run(
                 cargo()

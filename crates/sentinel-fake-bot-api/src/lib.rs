@@ -49,7 +49,6 @@
 //! [`FakeBotApi::start`] panics when no loopback port can be bound, and the assertion helpers
 //! panic when what they wait for does not happen, as a test should.
 #![expect(
-    clippy::unwrap_used,
     clippy::expect_used,
     reason = "a test double fails loudly: it runs in tests and demos, never in a service"
 )]
