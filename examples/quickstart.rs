@@ -7,6 +7,17 @@
 //! - `TELEGRAM_BOT_TOKEN=…` runs the same bot against real Telegram until Ctrl-C (alerts go to
 //!   `TELEMON_CHAT_ID` when set).
 //! - `REDIS_URL=redis://…` keeps all state in Redis instead of memory.
+//!
+//! Copied into an application, it needs these dependencies (`cargo xtask ci` builds it as a
+//! crate of its own with exactly these); the fake Bot API comes with the facade's
+//! `fake-bot-api` feature:
+//!
+//! ```toml
+//! [dependencies]
+//! sentinel = { version = "0.1", features = ["redis", "teloxide", "alerts", "fake-bot-api"] }
+//! teloxide = { version = "0.17", default-features = false, features = ["rustls"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "signal", "time"] }
+//! ```
 #![expect(
     clippy::print_stdout,
     reason = "a demo prints its progress and its table"
@@ -21,12 +32,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sentinel::CoordinationStore;
 use sentinel::alerts::transport::TelegramTransport;
 use sentinel::alerts::{Alert, Destination, Telemon};
+use sentinel::fake_bot_api::FakeBotApi;
 use sentinel::memory::MemoryCoordinationStore;
 use sentinel::prelude::*;
 use sentinel::redis::RedisConfig;
 use sentinel::telegram::teloxide::Guard;
 use sentinel::telegram::update::HandlerNamer;
-use sentinel_testkit::fake_bot_api::FakeBotApi;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 

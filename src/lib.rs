@@ -30,6 +30,11 @@ pub use telemon_alerts as alerts;
 #[cfg(feature = "tower")]
 #[doc(inline)]
 pub use sentinel_tower as tower;
+/// A fake Telegram Bot API on a loopback port, for tests and demos (feature `fake-bot-api`):
+/// an unmodified teloxide bot runs against it. The quickstart uses it when no token is set.
+#[cfg(feature = "fake-bot-api")]
+#[doc(inline)]
+pub use sentinel_fake_bot_api as fake_bot_api;
 
 /// The names most programs need, in one `use sentinel::prelude::*;`.
 pub mod prelude {
