@@ -42,6 +42,7 @@ mod engine;
 mod error;
 mod event;
 mod fingerprint;
+pub mod forget;
 pub mod key;
 pub mod plan;
 mod policy;
@@ -63,6 +64,7 @@ pub use engine::{
 pub use error::{BoxError, ConfigError, Error, StoreError};
 pub use event::Event;
 pub use fingerprint::Fingerprint;
+pub use forget::SubjectKeys;
 pub use key::{KeyBuilder, KeyKind, Scope, Subject};
 pub use plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 pub use policy::{Debounce, MAX_LIMITS, Policy, PolicyRegistry, PolicyRegistryBuilder, RateLimit};

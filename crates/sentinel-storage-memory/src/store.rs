@@ -19,6 +19,9 @@ use crate::MemoryConfig;
 use crate::entry::{Entry, gcra_step};
 use crate::shard::Shard;
 
+mod forget;
+mod listing;
+
 /// The in-process store: every storage trait of `sentinel-core`, in a sharded map.
 ///
 /// # Layout
@@ -640,6 +643,10 @@ impl DebounceStore for MemoryStore {
 impl Store for MemoryStore {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         self.evaluate_sync(plan)
+    }
+
+    async fn forget(&self, keys: &sentinel_core::SubjectKeys) -> Result<u64, StoreError> {
+        Ok(self.forget_sync(keys))
     }
 }
 
