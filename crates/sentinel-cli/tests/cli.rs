@@ -292,7 +292,7 @@ async fn unreachable_store_exits_3_without_the_password() {
     let server = RedisServer::spawn_with_args(["--requirepass", "the-right-one"]);
     let wrong = format!("redis://:wrong-pass-word@127.0.0.1:{}/", server.port());
     let r = sentinel(&["ping"], &[("REDIS_URL", wrong.as_str())]).await;
-    assert_ne!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 3, "{r:?}");
     assert!(!r.stderr.contains("wrong-pass-word"), "{r:?}");
     let right = format!("redis://:the-right-one@127.0.0.1:{}/", server.port());
     let r = sentinel(&["ping"], &[("REDIS_URL", right.as_str())]).await;
