@@ -133,3 +133,63 @@ impl SubjectKeys {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(subject: &Subject) -> SubjectKeys {
+        SubjectKeys::new(&KeyBuilder::new("bot").unwrap(), subject).unwrap()
+    }
+
+    #[test]
+    fn each_subject_matches_exactly_its_keys() {
+        let pair = keys(&Subject::UserInChat { user: 1, chat: -5 });
+        assert!(pair.matches("bot:db:{u1c-5}:=_:00ff"));
+        assert!(!pair.matches("bot:db:{u1}:=_:00ff"));
+        assert!(!pair.matches("bot:db:{c-5}:=_:00ff"));
+        assert!(!pair.matches("bot:db:{u1c-55}:=_:00ff"));
+
+        let custom = keys(&Subject::Custom("10.0.0.1".into()));
+        assert!(custom.matches("bot:rl-gcra:{x=10.0.0.1}:=api"));
+        assert!(!custom.matches("bot:rl-gcra:{x=10.0.0.10}:=api"));
+
+        let user = keys(&Subject::User(1));
+        for other in [
+            "bot2:rl-sw:{u1}:=_",  // another prefix
+            "bo:rl-sw:{u1}:=_",    // a shorter one
+            "bot:rl-sw:{u1}x:=_",  // text after the tag
+            "bot:rl-sw:{u1c}:=_",  // not a chat id
+            "bot:rl-sw:{u1cx}:=_", // not a chat id
+            "bot:rl-sw:{x=u1}:=_", // a custom key that looks like the user
+            "bot:rl-sw:{g}:=_",    // global
+            "bot:{u1}:=_",         // no kind
+            "bot:rl-sw:u1:=_",     // no braces
+        ] {
+            assert!(!user.matches(other), "{other}");
+        }
+        assert!(user.matches("bot:bl:{u1}:=all"));
+        assert!(user.matches("bot:st:{u1c1}:=_"));
+
+        let chat = keys(&Subject::Chat(1));
+        assert!(chat.matches("bot:rl-fw:{c1}:=_"));
+        assert!(chat.matches("bot:rl-fw:{u-3c1}:=_"));
+        assert!(!chat.matches("bot:rl-fw:{u1}:=_"));
+        assert!(!chat.matches("bot:rl-fw:{uc1}:=_"));
+        assert!(!chat.matches("bot:rl-fw:{u3c11}:=_"));
+    }
+
+    #[test]
+    fn patterns_name_the_tags_and_global_is_refused() {
+        assert_eq!(
+            keys(&Subject::User(42)).patterns(),
+            ["bot:*:{u42}:*", "bot:*:{u42c*}:*"]
+        );
+        assert_eq!(
+            keys(&Subject::Chat(-100)).patterns(),
+            ["bot:*:{c-100}:*", "bot:*:{u*c-100}:*"]
+        );
+        let e = SubjectKeys::new(&KeyBuilder::new("bot").unwrap(), &Subject::Global).unwrap_err();
+        assert!(e.to_string().contains("cannot forget the global subject"));
+    }
+}
