@@ -9,7 +9,7 @@ impl MemoryStore {
     /// the hot path.
     ///
     /// ```
-    /// use sentinel_core::{ManualClock, RateLimitStore, Timestamp, Quota, Algorithm};
+    /// use sentinel_core::{Algorithm, Clock, ManualClock, Quota, RateLimitStore, Timestamp};
     /// use sentinel_storage_memory::MemoryStore;
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let clock = ManualClock::new(Timestamp::from_secs(1_000));
