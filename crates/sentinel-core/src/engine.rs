@@ -1,6 +1,6 @@
 //! The engine: [`Sentinel`] checks events in the order blocklist → debounce → rate limit.
 
-mod deny_cache;
+pub(crate) mod deny_cache;
 mod hook;
 mod stats;
 mod verdict;
@@ -20,6 +20,7 @@ use stats::{Counters, bump};
 
 use crate::clock::duration_to_micros;
 use crate::error::BoxError;
+use crate::metrics::EngineMetrics;
 use crate::plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 use crate::{
     BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind, Policy,
@@ -91,6 +92,7 @@ struct Inner {
     on_blocked: Vec<Hook>,
     counters: Counters,
     deny: DenyCache,
+    metrics: EngineMetrics,
 }
 
 impl fmt::Debug for Sentinel {
@@ -130,6 +132,7 @@ impl Sentinel {
             Verdict::Throttled(_) => &inner.counters.throttled,
         };
         bump(counter);
+        inner.metrics.verdict(event.handler(), &verdict);
         let hooks = match &verdict {
             Verdict::Allowed(_) => &[][..],
             Verdict::Blocked(_) => &inner.on_blocked[..],
@@ -155,6 +158,7 @@ impl Sentinel {
             && now.as_micros() < inner.fallback_until.load(Ordering::Acquire)
         {
             bump(&inner.counters.fallback_used);
+            inner.metrics.fallback_used();
             return Ok(self.decide(fallback.as_ref(), event, now).await?);
         }
         let err = match self.decide(inner.store.as_ref(), event, now).await {
@@ -170,16 +174,19 @@ impl Sentinel {
                     Ordering::Release,
                 );
                 bump(&inner.counters.fallback_used);
+                inner.metrics.fallback_used();
                 Ok(self.decide(fallback.as_ref(), event, now).await?)
             }
             (FailMode::Closed, _) | (FailMode::Fallback, None) => {
                 tracing::warn!(error = %err, "sentinel store failed; refusing (fail closed)");
                 bump(&inner.counters.failed_closed);
+                inner.metrics.failed_closed();
                 Err(Error::Store(err))
             }
             (FailMode::Open, _) => {
                 tracing::warn!(error = %err, "sentinel store failed; allowing (fail open)");
                 bump(&inner.counters.failed_open);
+                inner.metrics.failed_open();
                 let (policy, _) = inner.policies.resolve(event.handler());
                 Ok(Verdict::Allowed(Allowed {
                     policy: policy.to_owned(),
@@ -268,7 +275,9 @@ impl Sentinel {
         let inner = &self.inner;
         let (policy_name, policy) = inner.policies.resolve(event.handler());
         let plan = self.plan(event, policy_name, policy, now);
-        let outcome = match inner.deny.get(&plan) {
+        let cached = inner.deny.get(&plan);
+        inner.metrics.deny_cache(cached.as_ref());
+        let outcome = match cached {
             Some(Cached::Blocked(record)) => PlanOutcome::Blocked { index: 0, record },
             Some(Cached::Throttled { index, decision }) => PlanOutcome::Throttled {
                 index,
@@ -276,7 +285,12 @@ impl Sentinel {
                 escalated: None,
             },
             None => {
-                let outcome = store.evaluate(&plan).await?;
+                let started = inner.metrics.store_timer();
+                let result = store.evaluate(&plan).await;
+                inner
+                    .metrics
+                    .store_call(started, store, inner.store.as_ref(), &result);
+                let outcome = result?;
                 match &outcome {
                     PlanOutcome::Blocked { index, record } => {
                         inner.deny.blocked(&plan, *index, record);
@@ -640,6 +654,7 @@ impl SentinelBuilder {
             Some(p) => p,
             None => PolicyRegistry::builder().build()?,
         };
+        let metrics = EngineMetrics::new(&policies);
         Ok(Sentinel {
             inner: Arc::new(Inner {
                 store,
@@ -655,6 +670,7 @@ impl SentinelBuilder {
                 on_blocked: self.on_blocked,
                 counters: Counters::default(),
                 deny: DenyCache::new(self.deny_cache_ttl),
+                metrics,
             }),
         })
     }

@@ -43,6 +43,7 @@ mod error;
 mod event;
 mod fingerprint;
 pub mod key;
+pub mod metrics;
 pub mod plan;
 mod policy;
 mod quota;

@@ -10,6 +10,7 @@
 pub mod conformance;
 pub mod fake_bot_api;
 pub mod latency_proxy;
+pub mod metrics;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod secrets;
