@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod html;
+pub mod metrics;
 pub mod reachability;
 pub mod sender;
 pub mod split;

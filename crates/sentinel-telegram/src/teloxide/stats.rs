@@ -1,6 +1,9 @@
 //! [`GuardStats`]: what the guard did.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::metrics::{
+    Count, GUARD_BOT_BLOCKED_CHANGES_TOTAL, GUARD_CALLBACKS_ANSWERED_TOTAL, GUARD_NOTICES_TOTAL,
+    GUARD_SEND_FAILURES_TOTAL, GUARD_UPDATES_TOTAL,
+};
 
 /// A snapshot of the guard's counters (the engine keeps its own in
 /// [`Sentinel::stats`](sentinel_core::Sentinel::stats)).
@@ -33,29 +36,55 @@ pub struct GuardStats {
     pub users_unblocked_bot: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Counters {
-    pub(crate) passed: AtomicU64,
-    pub(crate) exempt: AtomicU64,
-    pub(crate) throttled: AtomicU64,
-    pub(crate) debounced: AtomicU64,
-    pub(crate) blocked: AtomicU64,
-    pub(crate) failed_closed: AtomicU64,
-    pub(crate) notices_sent: AtomicU64,
-    pub(crate) notices_suppressed: AtomicU64,
-    pub(crate) callbacks_answered: AtomicU64,
-    pub(crate) send_failures: AtomicU64,
-    pub(crate) users_blocked_bot: AtomicU64,
-    pub(crate) users_unblocked_bot: AtomicU64,
+    pub(crate) passed: Count,
+    pub(crate) exempt: Count,
+    pub(crate) throttled: Count,
+    pub(crate) debounced: Count,
+    pub(crate) blocked: Count,
+    pub(crate) failed_closed: Count,
+    pub(crate) notices_sent: Count,
+    pub(crate) notices_suppressed: Count,
+    pub(crate) callbacks_answered: Count,
+    pub(crate) send_failures: Count,
+    pub(crate) users_blocked_bot: Count,
+    pub(crate) users_unblocked_bot: Count,
 }
 
-pub(crate) fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+impl Default for Counters {
+    /// Registers every series (feature `metrics`) in the recorder in force now.
+    fn default() -> Self {
+        Self {
+            passed: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "passed")]),
+            exempt: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "exempt")]),
+            throttled: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "throttled")]),
+            debounced: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "debounced")]),
+            blocked: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "blocked")]),
+            failed_closed: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "failed_closed")]),
+            notices_sent: Count::new(GUARD_NOTICES_TOTAL, &[("result", "sent")]),
+            notices_suppressed: Count::new(GUARD_NOTICES_TOTAL, &[("result", "suppressed")]),
+            callbacks_answered: Count::new(GUARD_CALLBACKS_ANSWERED_TOTAL, &[]),
+            send_failures: Count::new(GUARD_SEND_FAILURES_TOTAL, &[]),
+            users_blocked_bot: Count::new(
+                GUARD_BOT_BLOCKED_CHANGES_TOTAL,
+                &[("change", "blocked")],
+            ),
+            users_unblocked_bot: Count::new(
+                GUARD_BOT_BLOCKED_CHANGES_TOTAL,
+                &[("change", "unblocked")],
+            ),
+        }
+    }
+}
+
+pub(crate) fn bump(c: &Count) {
+    c.bump();
 }
 
 impl Counters {
     pub(crate) fn snapshot(&self) -> GuardStats {
-        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let r = Count::get;
         GuardStats {
             passed: r(&self.passed),
             exempt: r(&self.exempt),
