@@ -15,6 +15,8 @@
 //! assert_eq!(snap.counter("demo_total", &[("kind", "a")]), 2);
 //! ```
 
+use std::sync::Mutex;
+
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 /// A local debugging recorder and its snapshotter.
@@ -22,6 +24,8 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 pub struct MetricsRecorder {
     recorder: DebuggingRecorder,
     snapshotter: Snapshotter,
+    /// Everything read so far (the debugging recorder resets what it hands out).
+    totals: Mutex<Vec<Entry>>,
 }
 
 impl Default for MetricsRecorder {
@@ -38,6 +42,7 @@ impl MetricsRecorder {
         Self {
             recorder,
             snapshotter,
+            totals: Mutex::new(Vec::new()),
         }
     }
 
@@ -47,10 +52,12 @@ impl MetricsRecorder {
         metrics::with_local_recorder(&self.recorder, f)
     }
 
-    /// Everything recorded so far. Like the debugging recorder it wraps, this resets counters
-    /// and gauges to zero and empties histograms: take one snapshot at the end of a scenario.
+    /// Everything recorded so far: counters and gauges at their current values, histograms
+    /// with every sample. Snapshots may be taken at any point of a scenario.
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let entries = self
+        // The debugging recorder swaps counters and gauges to zero and drains histograms as
+        // it reads them; the deltas are added up here.
+        let fresh: Vec<Entry> = self
             .snapshotter
             .snapshot()
             .into_vec()
@@ -69,7 +76,46 @@ impl MetricsRecorder {
                 }
             })
             .collect();
-        MetricsSnapshot { entries }
+        let mut totals = self.totals.lock().unwrap();
+        for e in fresh {
+            match totals
+                .iter_mut()
+                .find(|t| t.name == e.name && t.labels == e.labels)
+            {
+                Some(t) => t.value = merge(&t.value, e.value),
+                None => totals.push(e),
+            }
+        }
+        MetricsSnapshot {
+            entries: totals
+                .iter()
+                .map(|e| Entry {
+                    name: e.name.clone(),
+                    labels: e.labels.clone(),
+                    value: copy(&e.value),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `total` with the delta `fresh` added.
+fn merge(total: &DebugValue, fresh: DebugValue) -> DebugValue {
+    match (total, fresh) {
+        (DebugValue::Counter(a), DebugValue::Counter(b)) => DebugValue::Counter(a + b),
+        (DebugValue::Gauge(a), DebugValue::Gauge(b)) => DebugValue::Gauge(*a + b),
+        (DebugValue::Histogram(a), DebugValue::Histogram(b)) => {
+            DebugValue::Histogram(a.iter().copied().chain(b).collect())
+        }
+        (_, other) => other,
+    }
+}
+
+fn copy(v: &DebugValue) -> DebugValue {
+    match v {
+        DebugValue::Counter(c) => DebugValue::Counter(*c),
+        DebugValue::Gauge(g) => DebugValue::Gauge(*g),
+        DebugValue::Histogram(h) => DebugValue::Histogram(h.clone()),
     }
 }
 
