@@ -46,6 +46,7 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "alerts",
     "axum",
     "tracing",
+    "metrics",
     "full",
 ];
 

@@ -654,7 +654,7 @@ impl SentinelBuilder {
             Some(p) => p,
             None => PolicyRegistry::builder().build()?,
         };
-        let metrics = EngineMetrics::new(&policies);
+        let metrics = EngineMetrics::new(&policies, self.fallback.is_some());
         Ok(Sentinel {
             inner: Arc::new(Inner {
                 store,

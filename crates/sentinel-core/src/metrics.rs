@@ -20,7 +20,8 @@ pub const VERDICTS_TOTAL: &str = "sentinel_verdicts_total";
 /// Counter: blocks created by escalation, by `policy`.
 pub const ESCALATIONS_TOTAL: &str = "sentinel_escalations_total";
 /// Histogram: seconds one plan evaluation took in the store, by `store` (`primary`,
-/// `fallback`), failed calls included. Deny-cache answers make no store call.
+/// `fallback`, only with a fallback store), failed calls included. Deny-cache answers make
+/// no store call.
 pub const STORE_CALL_DURATION_SECONDS: &str = "sentinel_store_call_duration_seconds";
 /// Counter: failed plan evaluations, by `store` (`primary`, `fallback`) and `kind`
 /// (`unavailable`, `timeout`, `protocol`, `capacity`, `invalid`).
@@ -113,7 +114,8 @@ mod imp {
         default: PolicyHandles,
         named: HashMap<Box<str>, PolicyHandles>,
         primary: StoreHandles,
-        fallback: StoreHandles,
+        /// Only with a fallback store (no idle `store="fallback"` series otherwise).
+        fallback: Option<StoreHandles>,
         fail_open: Counter,
         fail_closed: Counter,
         fail_fallback: Counter,
@@ -126,7 +128,7 @@ mod imp {
     pub(crate) struct StoreTimer(Instant);
 
     impl EngineMetrics {
-        pub(crate) fn new(policies: &PolicyRegistry) -> Self {
+        pub(crate) fn new(policies: &PolicyRegistry, with_fallback: bool) -> Self {
             let mode = |m: &'static str| counter!(FAIL_MODE_TOTAL, "mode" => m);
             let hit = |v: &'static str| counter!(DENY_CACHE_HITS_TOTAL, "verdict" => v);
             Self {
@@ -136,7 +138,7 @@ mod imp {
                     .map(|(name, _)| (Box::from(name), PolicyHandles::new(name)))
                     .collect(),
                 primary: StoreHandles::new("primary"),
-                fallback: StoreHandles::new("fallback"),
+                fallback: with_fallback.then(|| StoreHandles::new("fallback")),
                 fail_open: mode("open"),
                 fail_closed: mode("closed"),
                 fail_fallback: mode("fallback"),
@@ -181,8 +183,10 @@ mod imp {
         ) {
             let handles = if std::ptr::addr_eq(store, primary) {
                 &self.primary
+            } else if let Some(fallback) = &self.fallback {
+                fallback
             } else {
-                &self.fallback
+                return;
             };
             handles.seconds.record(started.0.elapsed());
             if let Err(e) = result {
@@ -227,7 +231,7 @@ mod imp {
 
     impl EngineMetrics {
         #[inline(always)]
-        pub(crate) fn new(_: &PolicyRegistry) -> Self {
+        pub(crate) fn new(_: &PolicyRegistry, _: bool) -> Self {
             Self
         }
         #[inline(always)]
