@@ -192,6 +192,12 @@ impl Count {
         self.value.load(Ordering::Relaxed)
     }
 
+    /// Sets the in-process value (tests that start from a given state; exports nothing).
+    #[cfg(test)]
+    pub(crate) fn store(&self, v: u64, order: Ordering) {
+        self.value.store(v, order);
+    }
+
     /// The count so far (as `AtomicU64::load`).
     pub(crate) fn load(&self, order: Ordering) -> u64 {
         self.value.load(order)
