@@ -50,6 +50,7 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "tracing",
     "tower",
     "fake-bot-api",
+    "metrics",
     "full",
 ];
 

@@ -1,6 +1,6 @@
 //! The engine: [`Sentinel`] checks events in the order blocklist → debounce → rate limit.
 
-mod deny_cache;
+pub(crate) mod deny_cache;
 mod forget;
 mod hook;
 mod startup_check;
@@ -24,6 +24,7 @@ use template::{PlanBuf, Template, Templates, with_plan_buf};
 
 use crate::clock::duration_to_micros;
 use crate::error::BoxError;
+use crate::metrics::EngineMetrics;
 use crate::plan::{Plan, PlanOutcome};
 use crate::{
     BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind, Policy,
@@ -99,6 +100,7 @@ struct Inner {
     on_blocked: Vec<Hook>,
     counters: Counters,
     deny: DenyCache,
+    metrics: EngineMetrics,
 }
 
 impl fmt::Debug for Sentinel {
@@ -145,6 +147,7 @@ impl Sentinel {
             Verdict::Throttled(_) => &inner.counters.throttled,
         };
         bump(counter);
+        inner.metrics.verdict(&inner.policies, event, &verdict);
         let hooks = match &verdict {
             Verdict::Allowed(_) => &[][..],
             Verdict::Blocked(_) => &inner.on_blocked[..],
@@ -181,7 +184,7 @@ impl Sentinel {
             return None;
         }
         let sync = inner.store.as_sync()?;
-        Some(self.decide_sync(sync, event, now))
+        Some(self.decide_sync(inner.store.as_ref(), sync, event, now))
     }
 
     async fn decide_with_fail_mode(&self, event: &Event, now: Timestamp) -> Result<Verdict, Error> {
@@ -190,6 +193,7 @@ impl Sentinel {
             && now.as_micros() < inner.fallback_until.load(Ordering::Acquire)
         {
             bump(&inner.counters.fallback_used);
+            inner.metrics.fallback_used();
             return Ok(self.decide(fallback.as_ref(), event, now).await?);
         }
         match self.decide(inner.store.as_ref(), event, now).await {
@@ -215,16 +219,19 @@ impl Sentinel {
                     Ordering::Release,
                 );
                 bump(&inner.counters.fallback_used);
+                inner.metrics.fallback_used();
                 Ok(self.decide(fallback.as_ref(), event, now).await?)
             }
             (FailMode::Closed, _) | (FailMode::Fallback, None) => {
                 tracing::warn!(error = %err, "sentinel store failed; refusing (fail closed)");
                 bump(&inner.counters.failed_closed);
+                inner.metrics.failed_closed();
                 Err(Error::Store(err))
             }
             (FailMode::Open, _) => {
                 tracing::warn!(error = %err, "sentinel store failed; allowing (fail open)");
                 bump(&inner.counters.failed_open);
+                inner.metrics.failed_open();
                 let (name, policy) = inner.policies.resolve_event(event);
                 Ok(Verdict::Allowed(Allowed {
                     policy: Arc::clone(&inner.templates.get(name, policy).name),
@@ -259,7 +266,7 @@ impl Sentinel {
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
         if let Some(sync) = store.as_sync() {
-            return self.decide_sync(sync, event, now);
+            return self.decide_sync(store, sync, event, now);
         }
         let inner = &self.inner;
         let (name, policy) = inner.policies.resolve_event(event);
@@ -274,7 +281,12 @@ impl Sentinel {
         let outcome = match self.cached(plan) {
             Some(outcome) => outcome,
             None => {
-                let outcome = store.evaluate(plan).await?;
+                let started = inner.metrics.store_timer();
+                let result = store.evaluate(plan).await;
+                inner
+                    .metrics
+                    .store_call(started, store, inner.store.as_ref(), &result);
+                let outcome = result?;
                 self.remember(plan, &outcome);
                 outcome
             }
@@ -286,7 +298,8 @@ impl Sentinel {
     /// to check, and no future, so an allowed check allocates nothing.
     fn decide_sync(
         &self,
-        store: &dyn SyncStore,
+        store: &dyn Store,
+        sync: &dyn SyncStore,
         event: &Event,
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
@@ -299,7 +312,12 @@ impl Sentinel {
             let outcome = match self.cached(plan) {
                 Some(outcome) => outcome,
                 None => {
-                    let outcome = store.evaluate_sync(plan)?;
+                    let started = inner.metrics.store_timer();
+                    let result = sync.evaluate_sync(plan);
+                    inner
+                        .metrics
+                        .store_call(started, store, inner.store.as_ref(), &result);
+                    let outcome = result?;
                     self.remember(plan, &outcome);
                     outcome
                 }
@@ -310,7 +328,9 @@ impl Sentinel {
 
     /// The deny cache's answer for `plan`, if it has one.
     fn cached(&self, plan: &Plan) -> Option<PlanOutcome> {
-        match self.inner.deny.get(plan)? {
+        let cached = self.inner.deny.get(plan);
+        self.inner.metrics.deny_cache(cached.as_ref());
+        match cached? {
             Cached::Blocked(record) => Some(PlanOutcome::Blocked { index: 0, record }),
             Cached::Throttled { index, decision } => Some(PlanOutcome::Throttled {
                 index,
@@ -729,6 +749,7 @@ impl SentinelBuilder {
             None => PolicyRegistry::builder().build()?,
         });
         let templates = Templates::new(&keys, &policies);
+        let metrics = EngineMetrics::new(&policies, self.fallback.is_some());
         Ok(Sentinel {
             inner: Arc::new(Inner {
                 store,
@@ -745,6 +766,7 @@ impl SentinelBuilder {
                 on_blocked: self.on_blocked,
                 counters: Counters::default(),
                 deny: DenyCache::new(self.deny_cache_ttl),
+                metrics,
             }),
         })
     }

@@ -46,6 +46,7 @@ mod fingerprint;
 mod human;
 pub mod forget;
 pub mod key;
+pub mod metrics;
 pub mod plan;
 mod policy;
 mod quota;

@@ -4,6 +4,7 @@
 
 pub mod guard;
 pub mod html;
+pub mod metrics;
 pub mod reachability;
 pub mod sender;
 pub mod split;

@@ -12,6 +12,7 @@ pub mod conformance;
 /// facade's `fake-bot-api` feature).
 pub use sentinel_fake_bot_api as fake_bot_api;
 pub mod latency_proxy;
+pub mod metrics;
 pub mod redis_cluster;
 pub mod redis_sentinel;
 pub mod redis_server;

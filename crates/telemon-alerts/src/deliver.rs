@@ -235,7 +235,7 @@ impl Deliverer {
                     MessageKind::Alert => inc(&c.sent_alerts),
                     MessageKind::FollowUp => inc(&c.sent_followups),
                     MessageKind::Digest | MessageKind::Flood => inc(&c.sent_digests),
-                    _ => {}
+                    _ => inc(&c.sent_other),
                 }
                 if !own(msg) {
                     c.resolve(1);
@@ -281,6 +281,7 @@ impl Deliverer {
         while let Some(msg) = queue.front_mut() {
             let wait = match self.attempt(msg).await {
                 Step::Sent => {
+                    self.counters.delivered(started.elapsed());
                     if queue.pop_front().map(|m| m.kind) == Some(MessageKind::FloodWaitNotice) {
                         self.flood = None;
                     }

@@ -1,9 +1,13 @@
 //! [`GuardStats`]: what the guard did, around the engine's [`Stats`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use sentinel_core::Stats;
+
+use crate::metrics::{
+    Count, GUARD_BOT_BLOCKED_CHANGES_TOTAL, GUARD_CALLBACKS_ANSWERED_TOTAL, GUARD_NOTICES_TOTAL,
+    GUARD_SEND_FAILURES_TOTAL, GUARD_UPDATES_TOTAL,
+};
 
 /// A snapshot of the guard's counters, composed with its engine's.
 ///
@@ -99,26 +103,55 @@ impl fmt::Display for GuardStats {
     }
 }
 
-#[derive(Debug, Default)]
+/// The guard's own counters; with feature `metrics` each also drives its exported series,
+/// so the snapshot and the exporter never disagree. Verdicts are the engine's
+/// (`sentinel_verdicts_total`): the guard counts only what the engine never sees.
+#[derive(Debug)]
 pub(crate) struct Counters {
-    pub(crate) exempt: AtomicU64,
-    pub(crate) album_items_passed: AtomicU64,
-    pub(crate) album_items_dropped: AtomicU64,
-    pub(crate) notices_sent: AtomicU64,
-    pub(crate) notices_suppressed: AtomicU64,
-    pub(crate) callbacks_answered: AtomicU64,
-    pub(crate) send_failures: AtomicU64,
-    pub(crate) users_blocked_bot: AtomicU64,
-    pub(crate) users_unblocked_bot: AtomicU64,
+    pub(crate) exempt: Count,
+    pub(crate) album_items_passed: Count,
+    pub(crate) album_items_dropped: Count,
+    pub(crate) notices_sent: Count,
+    pub(crate) notices_suppressed: Count,
+    pub(crate) callbacks_answered: Count,
+    pub(crate) send_failures: Count,
+    pub(crate) users_blocked_bot: Count,
+    pub(crate) users_unblocked_bot: Count,
 }
 
-pub(crate) fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+impl Default for Counters {
+    /// Registers every series (feature `metrics`) in the recorder in force now.
+    fn default() -> Self {
+        Self {
+            exempt: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "exempt")]),
+            album_items_passed: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "album_item_passed")]),
+            album_items_dropped: Count::new(
+                GUARD_UPDATES_TOTAL,
+                &[("outcome", "album_item_dropped")],
+            ),
+            notices_sent: Count::new(GUARD_NOTICES_TOTAL, &[("result", "sent")]),
+            notices_suppressed: Count::new(GUARD_NOTICES_TOTAL, &[("result", "suppressed")]),
+            callbacks_answered: Count::new(GUARD_CALLBACKS_ANSWERED_TOTAL, &[]),
+            send_failures: Count::new(GUARD_SEND_FAILURES_TOTAL, &[]),
+            users_blocked_bot: Count::new(
+                GUARD_BOT_BLOCKED_CHANGES_TOTAL,
+                &[("change", "blocked")],
+            ),
+            users_unblocked_bot: Count::new(
+                GUARD_BOT_BLOCKED_CHANGES_TOTAL,
+                &[("change", "unblocked")],
+            ),
+        }
+    }
+}
+
+pub(crate) fn bump(c: &Count) {
+    c.bump();
 }
 
 impl Counters {
     pub(crate) fn snapshot(&self, engine: Stats) -> GuardStats {
-        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let r = Count::get;
         GuardStats {
             engine,
             exempt: r(&self.exempt),
