@@ -27,6 +27,10 @@ pub struct GuardStats {
     pub callbacks_answered: u64,
     /// Replies or answers that Telegram refused or that failed in transit.
     pub send_failures: u64,
+    /// Dropped updates left unanswered because [`Guard::handler`](super::Guard::handler)
+    /// did not find the dispatcher's bot (a bot type outside the known adaptor stacks: use
+    /// [`Guard::handler_for`](super::Guard::handler_for)).
+    pub unanswered: u64,
     /// Users marked as having blocked the bot (`my_chat_member` → `kicked`).
     pub users_blocked_bot: u64,
     /// Users marked as reachable again (`my_chat_member` → `member`).
@@ -45,6 +49,7 @@ pub(crate) struct Counters {
     pub(crate) notices_suppressed: AtomicU64,
     pub(crate) callbacks_answered: AtomicU64,
     pub(crate) send_failures: AtomicU64,
+    pub(crate) unanswered: AtomicU64,
     pub(crate) users_blocked_bot: AtomicU64,
     pub(crate) users_unblocked_bot: AtomicU64,
 }
@@ -67,6 +72,7 @@ impl Counters {
             notices_suppressed: r(&self.notices_suppressed),
             callbacks_answered: r(&self.callbacks_answered),
             send_failures: r(&self.send_failures),
+            unanswered: r(&self.unanswered),
             users_blocked_bot: r(&self.users_blocked_bot),
             users_unblocked_bot: r(&self.users_unblocked_bot),
         }
