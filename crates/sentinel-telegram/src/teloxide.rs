@@ -5,6 +5,10 @@
 //! dropped update reaches no handler and no default handler, so a flood does not become a flood
 //! of `Unhandled update` warnings. Drops are logged at `debug` level only.
 //!
+//! - **Any bot type.** [`Guard::handler`] answers through the dispatcher's own bot: teloxide's
+//!   `Bot` or any stack of the `Throttle`, `DefaultParseMode` and `CacheMe` adaptors around it,
+//!   found at run time (the handler's type cannot name the bot's: see [`Guard::handler`]).
+//!   Other bot types: [`Guard::handler_for`].
 //! - **Subscriptions stay exact.** teloxide derives `allowed_updates` from the handler tree;
 //!   the guard's description is `DpHandlerDescription::entry()`, which observes nothing, so
 //!   adding it changes nothing about which updates the bot receives.
