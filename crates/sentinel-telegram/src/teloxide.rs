@@ -380,7 +380,7 @@ impl Guard {
     /// use sentinel_storage_memory::MemoryStore;
     /// use sentinel_telegram::teloxide::Guard;
     /// use std::sync::Arc;
-    /// use teloxide::{adaptors::throttle::Limits, dispatching::UpdateHandler, prelude::*};
+    /// use teloxide::{adaptors::DefaultParseMode, dispatching::UpdateHandler, prelude::*};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let policy = Policy::new().rate_limit(Quota::per_minute(20)?, Algorithm::SlidingWindow, Scope::User);
@@ -402,7 +402,6 @@ impl Guard {
     /// let bot = Bot::new("1:token").parse_mode(teloxide::types::ParseMode::Html);
     /// // Builds (dptree's type check passes) and runs with the adapted bot.
     /// let _dispatcher = Dispatcher::builder(bot, tree).build();
-    /// # let _ = Limits::default();
     /// # Ok(())
     /// # }
     /// ```
