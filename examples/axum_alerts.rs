@@ -4,6 +4,17 @@
 //! `TELEMON_CHAT_ID` when both are set), serves three routes behind the `TelemonLayer`, calls
 //! them — including one that panics with a secret in the request — and prints what reached
 //! Telegram.
+//!
+//! Copied into an application, it needs these dependencies (`cargo xtask ci` builds it as a
+//! crate of its own with exactly these):
+//!
+//! ```toml
+//! [dependencies]
+//! sentinel = { version = "0.1", default-features = false, features = ["axum", "fake-bot-api"] }
+//! axum = { version = "0.8", default-features = false, features = ["tokio", "http1"] }
+//! reqwest = { version = "0.12", default-features = false, features = ["rustls-tls"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net"] }
+//! ```
 #![expect(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -19,7 +30,7 @@ use axum::routing::get;
 use sentinel::alerts::capture::axum::{OCCURRENCE_HEADER, TelemonLayer};
 use sentinel::alerts::transport::TelegramTransport;
 use sentinel::alerts::{Config, Destination, Telemon};
-use sentinel_testkit::fake_bot_api::FakeBotApi;
+use sentinel::fake_bot_api::FakeBotApi;
 
 const ALERT_CHAT: i64 = -100_123;
 

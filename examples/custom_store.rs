@@ -6,7 +6,13 @@
 //! its decisions are exactly those of the memory and Redis stores. A real backend (a database,
 //! another cache) would do the same read-step-write inside one transaction.
 //!
-//! Run it with `cargo run --example custom_store`.
+//! Run it with `cargo run --example custom_store`. As a crate of its own, it needs (`cargo xtask
+//! ci` builds it exactly so):
+//!
+//! ```toml
+//! [dependencies]
+//! sentinel = { version = "0.1", default-features = false }
+//! ```
 #![expect(clippy::print_stdout, reason = "an example prints what it does")]
 
 use std::collections::HashMap;
@@ -184,9 +190,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ]
     );
     let stats = sentinel.stats();
-    println!(
-        "allowed {}, throttled {}, debounced {}",
-        stats.allowed, stats.throttled, stats.debounced
-    );
+    assert_eq!((stats.allowed, stats.throttled, stats.debounced), (3, 1, 2));
+    println!("{stats}");
     Ok(())
 }

@@ -7,6 +7,17 @@
 //! - `TELEGRAM_BOT_TOKEN=…` runs the same bot against real Telegram until Ctrl-C (alerts go to
 //!   `TELEMON_CHAT_ID` when set).
 //! - `REDIS_URL=redis://…` keeps all state in Redis instead of memory.
+//!
+//! Copied into an application, it needs these dependencies (`cargo xtask ci` builds it as a
+//! crate of its own with exactly these); the fake Bot API comes with the facade's
+//! `fake-bot-api` feature:
+//!
+//! ```toml
+//! [dependencies]
+//! sentinel = { version = "0.1", features = ["redis", "teloxide", "alerts", "fake-bot-api"] }
+//! teloxide = { version = "0.17", default-features = false, features = ["rustls"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "signal", "time"] }
+//! ```
 #![expect(
     clippy::print_stdout,
     reason = "a demo prints its progress and its table"
@@ -21,12 +32,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sentinel::CoordinationStore;
 use sentinel::alerts::transport::TelegramTransport;
 use sentinel::alerts::{Alert, Destination, Telemon};
+use sentinel::fake_bot_api::FakeBotApi;
 use sentinel::memory::MemoryCoordinationStore;
 use sentinel::prelude::*;
 use sentinel::redis::RedisConfig;
 use sentinel::telegram::teloxide::Guard;
 use sentinel::telegram::update::HandlerNamer;
-use sentinel_testkit::fake_bot_api::FakeBotApi;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
@@ -230,6 +241,11 @@ async fn live(
     dispatcher.dispatch().await;
     telemon.shutdown(Duration::from_secs(5)).await;
     print_guard(&guard);
+    // The admin view: typed subjects, records with dates and durations.
+    println!("\n  blocks in force:");
+    for (subject, record) in guard.sentinel().list_blocked().await? {
+        println!("    {subject}: {record}");
+    }
     Ok(())
 }
 
@@ -295,7 +311,7 @@ async fn demo(
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let s = guard.stats();
-        let seen = s.passed + s.exempt + s.throttled + s.debounced + s.blocked + s.failed_closed;
+        let seen = s.updates();
         print!("\r  processing updates: {seen:>3}/{total}");
         let _ = std::io::stdout().flush();
         if seen >= total || Instant::now() > deadline {
@@ -351,18 +367,14 @@ async fn demo(
 
 fn print_guard(guard: &Guard) {
     let s = guard.stats();
-    let stats = guard.sentinel().stats();
     println!("\n  outcome                  count");
-    println!(
-        "  updates in               {:>6}",
-        s.passed + s.exempt + s.throttled + s.debounced + s.blocked + s.failed_closed
-    );
-    println!("  handled                  {:>6}", s.passed + s.exempt);
-    println!("  throttled                {:>6}", s.throttled);
-    println!("  debounced                {:>6}", s.debounced);
+    println!("  updates in               {:>6}", s.updates());
+    println!("  handled                  {:>6}", s.handled());
+    println!("  throttled                {:>6}", s.engine.throttled);
+    println!("  debounced                {:>6}", s.engine.debounced);
     println!(
         "  blocked                  {:>6}   (escalations: {})",
-        s.blocked, stats.escalations
+        s.engine.blocked, s.engine.escalations
     );
     println!(
         "  replies sent             {:>6}   (\"slow down\" notices; {} suppressed)",

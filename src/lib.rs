@@ -25,6 +25,11 @@ pub use sentinel_telegram as telegram;
 #[doc(inline)]
 pub use telemon_alerts as alerts;
 
+/// A fake Telegram Bot API on a loopback port, for tests and demos (feature `fake-bot-api`):
+/// an unmodified teloxide bot runs against it. The quickstart uses it when no token is set.
+#[cfg(feature = "fake-bot-api")]
+#[doc(inline)]
+pub use sentinel_fake_bot_api as fake_bot_api;
 /// HTTP rate limiting: a tower `Layer` over the engine for axum and any tower stack (feature
 /// `tower`).
 #[cfg(feature = "tower")]

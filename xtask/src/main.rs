@@ -14,6 +14,7 @@
 mod ci;
 mod cmd;
 mod demo_check;
+mod examples;
 mod install;
 mod leaks;
 mod scrub_bench;
@@ -41,6 +42,7 @@ tasks:
   bench [AREA] [-- ARGS] criterion benches; AREA is engine, http, memory, redis, alerts, scrub
                          or all (default)
   demo [-- ARGS]         cargo run --example quickstart
+  examples               build every example as a crate of its own depending on `sentinel`
   demo-check             run the quickstart and the axum example, check their output (CI steps)
   root                   print the workspace root the tasks check (found from the current directory)
   help                   this text
@@ -85,6 +87,7 @@ fn run(args: &[String]) -> Result<(), DynError> {
         }
         "bench" => steps::bench(rest),
         "demo" => steps::demo(rest),
+        "examples" => ci::run_one(examples::as_crates()),
         "demo-check" => ci::run_steps(vec![demo_check::quickstart(), demo_check::axum_alerts()]),
         "help" | "-h" | "--help" => {
             print!("{HELP}");

@@ -44,10 +44,12 @@ pub(crate) const FACADE_FEATURES: &[&str] = &[
     "redis-tls",
     "telegram",
     "teloxide",
+    "webhook",
     "alerts",
     "axum",
     "tracing",
     "tower",
+    "fake-bot-api",
     "full",
 ];
 
@@ -100,37 +102,8 @@ pub(crate) fn feature_matrix() -> Vec<Step> {
             ],
         ));
     }
-    steps.push(core_only_example());
+    steps.push(crate::examples::as_crates());
     steps
-}
-
-/// `examples/custom_store.rs` built and run as a crate whose only dependency is the facade
-/// `sentinel` without features (that is `sentinel-core` alone): the proof that the example
-/// works copied into an application, and that a custom backend needs nothing else.
-pub(crate) fn core_only_example() -> Step {
-    Step::blocking("features/core-only-example", || {
-        let root = cmd::project_root();
-        let dir = target_dir().join("xtask-core-only");
-        std::fs::create_dir_all(&dir)?;
-        let manifest = format!(
-            "[package]\nname = \"custom-store-core-only\"\nversion = \"0.0.0\"\n\
-             edition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\n\
-             sentinel = {{ path = {facade:?}, default-features = false }}\n\n[[bin]]\n\
-             name = \"custom_store\"\npath = {example:?}\n",
-            facade = root.display().to_string(),
-            example = root.join("examples/custom_store.rs").display().to_string(),
-        );
-        std::fs::write(dir.join("Cargo.toml"), manifest)?;
-        // The workspace's lock file pins the same versions; cargo drops what is unused.
-        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
-        cmd::run(cargo().args([
-            "run",
-            "--quiet",
-            "--manifest-path",
-            &dir.join("Cargo.toml").display().to_string(),
-        ]))?;
-        Ok(None)
-    })
 }
 
 /// The workspace's tests with all features: nextest when installed, else `cargo test`.

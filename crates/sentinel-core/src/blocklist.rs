@@ -1,11 +1,12 @@
 //! Blocklist records and the escalation rule.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
 use crate::error::{ConfigError, StoreError};
+use crate::{HumanDuration, Timestamp};
 
 /// Why, by whom and until when a subject is blocked.
 ///
@@ -74,6 +75,38 @@ impl BlockRecord {
     pub fn decode(s: &str) -> Result<Self, StoreError> {
         serde_json::from_str(s)
             .map_err(|e| StoreError::Protocol(format!("malformed blocklist record: {e}")))
+    }
+}
+
+/// One line for people: the reason, who blocked, when, for how long and until when — dates in
+/// RFC 3339 UTC, the length as a [`HumanDuration`]. The reason and blocker are written as
+/// given (they come from admins and the engine; escape them before putting them in HTML).
+///
+/// ```
+/// use std::time::Duration;
+/// use sentinel_core::{BlockRecord, Timestamp};
+///
+/// let at = Timestamp::from_secs(1_700_000_000);
+/// let r = BlockRecord::new("spam", "admin:7", at, Some(Duration::from_secs(5_400)));
+/// assert_eq!(
+///     r.to_string(),
+///     "blocked by admin:7 at 2023-11-14T22:13:20Z for 1h 30m, until 2023-11-14T23:43:20Z: spam"
+/// );
+/// let forever = BlockRecord::new("raid", "admin:7", at, None);
+/// assert_eq!(forever.to_string(), "blocked by admin:7 at 2023-11-14T22:13:20Z until unblocked: raid");
+/// ```
+impl fmt::Display for BlockRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blocked by {} at {}", self.blocked_by, self.blocked_at)?;
+        match self.expires_at {
+            Some(end) => write!(
+                f,
+                " for {}, until {end}",
+                HumanDuration(end.saturating_since(self.blocked_at))
+            )?,
+            None => f.write_str(" until unblocked")?,
+        }
+        write!(f, ": {}", self.reason)
     }
 }
 

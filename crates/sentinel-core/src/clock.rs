@@ -70,9 +70,17 @@ impl Timestamp {
     }
 }
 
+/// RFC 3339 in UTC: `2023-11-14T22:13:20Z`, with `.ffffff` when there is a fraction of a
+/// second.
+///
+/// ```
+/// use sentinel_core::Timestamp;
+/// assert_eq!(Timestamp::from_secs(1_700_000_000).to_string(), "2023-11-14T22:13:20Z");
+/// assert_eq!(Timestamp::from_micros(1_500_000).to_string(), "1970-01-01T00:00:01.500000Z");
+/// ```
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+        crate::human::write_rfc3339(*self, f)
     }
 }
 

@@ -3,6 +3,7 @@
 mod deny_cache;
 mod hook;
 mod stats;
+mod template;
 mod verdict;
 
 pub use hook::{Hook, HookContext, HookFuture};
@@ -17,13 +18,14 @@ use std::time::Duration;
 
 use deny_cache::{Cached, DenyCache};
 use stats::{Counters, bump};
+use template::{PlanBuf, Template, Templates, with_plan_buf};
 
 use crate::clock::duration_to_micros;
 use crate::error::BoxError;
-use crate::plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
+use crate::plan::{Plan, PlanOutcome};
 use crate::{
     BlockRecord, Clock, ConfigError, Decision, Error, Event, KeyBuilder, KeyKind, Policy,
-    PolicyRegistry, Quota, Scope, Store, StoreError, Subject, SystemClock, Timestamp,
+    PolicyRegistry, Store, StoreError, Subject, SyncStore, SystemClock, Timestamp,
 };
 
 /// What a store error means for the event being checked.
@@ -81,7 +83,11 @@ struct Inner {
     fallback: Option<Arc<dyn Store>>,
     clock: Arc<dyn Clock>,
     keys: KeyBuilder,
-    policies: PolicyRegistry,
+    /// Boxed so its policies keep their addresses: `templates` finds a policy's template by
+    /// the identity of the policy the registry resolves.
+    policies: Box<PolicyRegistry>,
+    /// Every policy's key parts, name and escalation reason, computed once at build.
+    templates: Templates,
     fail_mode: FailMode,
     probe_every_us: u64,
     /// While `now < fallback_until`, the fallback store decides.
@@ -122,7 +128,14 @@ impl Sentinel {
         let inner = &self.inner;
         bump(&inner.counters.checks);
         let now = inner.clock.now();
-        let verdict = self.decide_with_fail_mode(event, now).await?;
+        // A synchronous primary store (memory) decides right here, without a future. Any
+        // other store, the fallback store and store errors take the general path, boxed so
+        // that this future stays small: one allocation, beside a network round trip.
+        let verdict = match self.decide_now(event, now) {
+            Some(Ok(verdict)) => verdict,
+            Some(Err(err)) => Box::pin(self.on_store_error(err, event, now)).await?,
+            None => Box::pin(self.decide_with_fail_mode(event, now)).await?,
+        };
         let counter = match &verdict {
             Verdict::Allowed(_) => &inner.counters.allowed,
             Verdict::Blocked(_) => &inner.counters.blocked,
@@ -136,17 +149,37 @@ impl Sentinel {
             Verdict::Debounced(_) => &inner.on_debounced[..],
             Verdict::Throttled(_) => &inner.on_throttled[..],
         };
+        if !hooks.is_empty() {
+            // Boxed for the same reason; hooks get copies of the event and verdict anyway.
+            Box::pin(self.run_hooks(hooks, event, &verdict)).await;
+        }
+        Ok(verdict)
+    }
+
+    async fn run_hooks(&self, hooks: &[Hook], event: &Event, verdict: &Verdict) {
         for hook in hooks {
             let ctx = HookContext {
                 event: event.clone(),
                 verdict: verdict.clone(),
             };
             if let Err(msg) = hook.run(ctx).await {
-                bump(&inner.counters.hook_failures);
+                bump(&self.inner.counters.hook_failures);
                 tracing::warn!(verdict = verdict.as_str(), "sentinel {msg}");
             }
         }
-        Ok(verdict)
+    }
+
+    /// The verdict of a synchronous primary store, decided on this thread; `None` when the
+    /// primary store is not synchronous or the fallback store is deciding.
+    fn decide_now(&self, event: &Event, now: Timestamp) -> Option<Result<Verdict, StoreError>> {
+        let inner = &self.inner;
+        if inner.fallback.is_some()
+            && now.as_micros() < inner.fallback_until.load(Ordering::Acquire)
+        {
+            return None;
+        }
+        let sync = inner.store.as_sync()?;
+        Some(self.decide_sync(sync, event, now))
     }
 
     async fn decide_with_fail_mode(&self, event: &Event, now: Timestamp) -> Result<Verdict, Error> {
@@ -157,10 +190,20 @@ impl Sentinel {
             bump(&inner.counters.fallback_used);
             return Ok(self.decide(fallback.as_ref(), event, now).await?);
         }
-        let err = match self.decide(inner.store.as_ref(), event, now).await {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
-        };
+        match self.decide(inner.store.as_ref(), event, now).await {
+            Ok(v) => Ok(v),
+            Err(err) => self.on_store_error(err, event, now).await,
+        }
+    }
+
+    /// What the fail mode makes of a primary store's error.
+    async fn on_store_error(
+        &self,
+        err: StoreError,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, Error> {
+        let inner = &self.inner;
         bump(&inner.counters.store_errors);
         match (inner.fail_mode, &inner.fallback) {
             (FailMode::Fallback, Some(fallback)) => {
@@ -180,9 +223,9 @@ impl Sentinel {
             (FailMode::Open, _) => {
                 tracing::warn!(error = %err, "sentinel store failed; allowing (fail open)");
                 bump(&inner.counters.failed_open);
-                let (policy, _) = inner.policies.resolve_event(event);
+                let (name, policy) = inner.policies.resolve_event(event);
                 Ok(Verdict::Allowed(Allowed {
-                    policy: policy.to_owned(),
+                    policy: Arc::clone(&inner.templates.get(name, policy).name),
                     decision: None,
                     degraded: true,
                 }))
@@ -205,110 +248,104 @@ impl Sentinel {
             .or_else(|| event.chat().map(Subject::Chat))
     }
 
-    /// The plan for `event` under `policy` (named `policy_name`) at `now`.
-    fn plan(&self, event: &Event, policy_name: &str, policy: &Policy, now: Timestamp) -> Plan {
-        let keys = &self.inner.keys;
-        let mut plan = Plan::new(now);
-        plan.blocks = Self::block_subjects(event)
-            .map(|s| keys.block_key(&s))
-            .collect();
-        if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
-            let subject = Subject::for_event(rule.scope, event);
-            plan.debounce = Some(DebounceStep {
-                key: keys.debounce_key(&subject, policy_name, fp),
-                window: rule.window,
-            });
-        }
-        let cost = event.cost().unwrap_or(policy.cost()).max(1);
-        plan.limits = policy
-            .limits()
-            .iter()
-            .enumerate()
-            .map(|(i, rl)| {
-                // A limit shared with the default is keyed as the default's.
-                let (owner, index) = policy.limit_key_parts(i, policy_name);
-                LimitStep {
-                    key: keys.limit_key(
-                        rl.algorithm,
-                        &Subject::for_event(rl.scope, event),
-                        owner,
-                        index,
-                    ),
-                    algorithm: rl.algorithm,
-                    quota: rl.quota,
-                    cost,
-                }
-            })
-            .collect();
-        if let (Some(esc), Some(offender)) = (policy.escalation_rule(), Self::offender(event))
-            // `Escalation::new` validated these bounds, so this quota is valid.
-            && let Ok(quota) = Quota::new(esc.strikes(), esc.within())
-        {
-            plan.strike = Some(StrikeStep {
-                key: keys.key(KeyKind::Strikes, &offender, policy_name),
-                quota,
-                block_key: keys.block_key(&offender),
-                record: BlockRecord::new(
-                    format!(
-                        "throttled {} times within {:?} on policy {policy_name}",
-                        esc.strikes(),
-                        esc.within()
-                    ),
-                    ESCALATION_BLOCKER,
-                    now,
-                    esc.block_for(),
-                ),
-            });
-        }
-        plan
-    }
-
+    /// Decides `event` with `store`: the plan from the policy's template, the deny cache,
+    /// then one store operation.
     async fn decide(
         &self,
         store: &dyn Store,
         event: &Event,
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
+        if let Some(sync) = store.as_sync() {
+            return self.decide_sync(sync, event, now);
+        }
         let inner = &self.inner;
-        let (policy_name, policy) = inner.policies.resolve_event(event);
-        let plan = self.plan(event, policy_name, policy, now);
-        let outcome = match inner.deny.get(&plan) {
-            Some(Cached::Blocked(record)) => PlanOutcome::Blocked { index: 0, record },
-            Some(Cached::Throttled { index, decision }) => PlanOutcome::Throttled {
-                index,
-                decision,
-                escalated: None,
-            },
+        let (name, policy) = inner.policies.resolve_event(event);
+        let template = inner.templates.get(name, policy);
+        // A store that waits (Redis): the plan lives across the await, so it is built afresh
+        // (a few small allocations, next to a network round trip).
+        let mut buf = PlanBuf::new();
+        inner
+            .templates
+            .fill(&mut buf, &template, policy, event, now);
+        let plan = &buf.plan;
+        let outcome = match self.cached(plan) {
+            Some(outcome) => outcome,
             None => {
-                let outcome = store.evaluate(&plan).await?;
-                match &outcome {
-                    PlanOutcome::Blocked { index, record } => {
-                        inner.deny.blocked(&plan, *index, record);
-                    }
-                    PlanOutcome::Throttled {
-                        escalated: Some(_), ..
-                    } => inner.deny.clear(),
-                    PlanOutcome::Throttled {
-                        index, decision, ..
-                    } => inner.deny.throttled(&plan, *index, decision),
-                    _ => {}
-                }
+                let outcome = store.evaluate(plan).await?;
+                self.remember(plan, &outcome);
                 outcome
             }
         };
-        Ok(self.verdict(event, policy_name, policy, &plan, outcome))
+        self.verdict(event, &template, policy, plan, outcome)
+    }
+
+    /// Decides `event` with a synchronous store: this thread's plan buffer, reused from check
+    /// to check, and no future, so an allowed check allocates nothing.
+    fn decide_sync(
+        &self,
+        store: &dyn SyncStore,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let inner = &self.inner;
+        let (name, policy) = inner.policies.resolve_event(event);
+        let template = inner.templates.get(name, policy);
+        with_plan_buf(|buf| {
+            inner.templates.fill(buf, &template, policy, event, now);
+            let plan = &buf.plan;
+            let outcome = match self.cached(plan) {
+                Some(outcome) => outcome,
+                None => {
+                    let outcome = store.evaluate_sync(plan)?;
+                    self.remember(plan, &outcome);
+                    outcome
+                }
+            };
+            self.verdict(event, &template, policy, plan, outcome)
+        })
+    }
+
+    /// The deny cache's answer for `plan`, if it has one.
+    fn cached(&self, plan: &Plan) -> Option<PlanOutcome> {
+        match self.inner.deny.get(plan)? {
+            Cached::Blocked(record) => Some(PlanOutcome::Blocked { index: 0, record }),
+            Cached::Throttled { index, decision } => Some(PlanOutcome::Throttled {
+                index,
+                decision,
+                escalated: None,
+            }),
+        }
+    }
+
+    /// Tells the deny cache what the store decided for `plan`.
+    fn remember(&self, plan: &Plan, outcome: &PlanOutcome) {
+        let deny = &self.inner.deny;
+        match outcome {
+            PlanOutcome::Blocked { index, record } => deny.blocked(plan, *index, record),
+            PlanOutcome::Throttled {
+                escalated: Some(_), ..
+            } => deny.clear(),
+            PlanOutcome::Throttled {
+                index, decision, ..
+            } => deny.throttled(plan, *index, decision),
+            _ => {}
+        }
     }
 
     /// The verdict for the facts a store returned for `plan`.
+    ///
+    /// # Errors
+    /// [`StoreError::Protocol`] when the store names a limit the plan does not have.
     fn verdict(
         &self,
         event: &Event,
-        policy_name: &str,
+        template: &Template,
         policy: &Policy,
         plan: &Plan,
         outcome: PlanOutcome,
-    ) -> Verdict {
-        match outcome {
+    ) -> Result<Verdict, StoreError> {
+        Ok(match outcome {
             PlanOutcome::Blocked { index, record } => {
                 let subject = Self::block_subjects(event)
                     .nth(index)
@@ -320,7 +357,7 @@ impl Sentinel {
                 })
             }
             PlanOutcome::Debounced => Verdict::Debounced(Debounced {
-                policy: policy_name.to_owned(),
+                policy: Arc::clone(&template.name),
                 fingerprint: event
                     .fingerprint()
                     .copied()
@@ -328,7 +365,7 @@ impl Sentinel {
                 window: plan.debounce.as_ref().map_or(Duration::ZERO, |d| d.window),
             }),
             PlanOutcome::Allowed { decision } => Verdict::Allowed(Allowed {
-                policy: policy_name.to_owned(),
+                policy: Arc::clone(&template.name),
                 decision,
                 degraded: false,
             }),
@@ -337,7 +374,12 @@ impl Sentinel {
                 decision,
                 escalated,
             } => {
-                let scope = policy.limits().get(index).map_or(Scope::User, |l| l.scope);
+                let Some(limit) = policy.limits().get(index) else {
+                    return Err(StoreError::Protocol(format!(
+                        "the store refused with limit {index} of a plan with {}",
+                        policy.limits().len()
+                    )));
+                };
                 if escalated.is_some() {
                     bump(&self.inner.counters.escalations);
                     if let Some(offender) = Self::offender(event) {
@@ -345,13 +387,14 @@ impl Sentinel {
                     }
                 }
                 Verdict::Throttled(Throttled {
-                    policy: policy_name.to_owned(),
-                    subject: Subject::for_event(scope, event),
+                    policy: Arc::clone(&template.name),
+                    subject: Subject::for_event(limit.scope, event),
                     decision,
+                    quota: limit.quota,
                     escalated,
                 })
             }
-        }
+        })
     }
 
     /// A snapshot of the counters.
@@ -421,11 +464,39 @@ impl Sentinel {
             .await?)
     }
 
-    /// Every block in force, as (encoded subject, record).
+    /// Every block in force, as (subject, record), in store key order.
+    ///
+    /// Subjects are decoded from the store keys ([`Subject::decode`]). A key that does not
+    /// decode — a block on a custom subject whose name was hashed in its key, or a foreign key
+    /// under this prefix — is **left out of the list** and logged at `warn` with its key
+    /// (keys hold ids and hashes, never secrets); it never fails the call or panics. Such a
+    /// block has no effect on [`check`](Self::check) anyway: checks consult only user and
+    /// chat blocks. Unblock it with the subject it was made with.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::{sync::Arc, time::Duration};
+    /// use sentinel_core::{ManualClock, Sentinel, Subject, Timestamp};
+    /// use sentinel_storage_memory::MemoryStore;
+    ///
+    /// let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    /// let sentinel = Sentinel::builder()
+    ///     .store(Arc::new(MemoryStore::new(clock.clone())))
+    ///     .clock(clock)
+    ///     .build()?;
+    /// sentinel.block(&Subject::User(42), Some(Duration::from_secs(3_600)), "spam", "admin:1").await?;
+    /// let blocked = sentinel.list_blocked().await?;
+    /// assert_eq!(blocked[0].0, Subject::User(42));
+    /// assert_eq!(
+    ///     format!("{}: {}", blocked[0].0, blocked[0].1),
+    ///     "user 42: blocked by admin:1 at 2023-11-14T22:13:20Z for 1h, until 2023-11-14T23:13:20Z: spam"
+    /// );
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Store`] when the store fails.
-    pub async fn list_blocked(&self) -> Result<Vec<(String, BlockRecord)>, Error> {
+    pub async fn list_blocked(&self) -> Result<Vec<(Subject, BlockRecord)>, Error> {
         let now = self.inner.clock.now();
         let keys = &self.inner.keys;
         let list = self
@@ -435,7 +506,13 @@ impl Sentinel {
             .await?;
         Ok(list
             .into_iter()
-            .map(|(k, r)| (keys.subject_of(&k).unwrap_or(&k).to_owned(), r))
+            .filter_map(|(key, record)| {
+                let subject = keys.subject_of(&key).and_then(Subject::decode);
+                if subject.is_none() {
+                    tracing::warn!(key = %key, "sentinel list_blocked: skipped a block whose subject does not decode");
+                }
+                Some((subject?, record))
+            })
             .collect())
     }
 
@@ -645,10 +722,11 @@ impl SentinelBuilder {
             ));
         }
         let keys = KeyBuilder::new(self.prefix)?;
-        let policies = match self.policies {
+        let policies = Box::new(match self.policies {
             Some(p) => p,
             None => PolicyRegistry::builder().build()?,
-        };
+        });
+        let templates = Templates::new(&keys, &policies);
         Ok(Sentinel {
             inner: Arc::new(Inner {
                 store,
@@ -656,6 +734,7 @@ impl SentinelBuilder {
                 clock: self.clock,
                 keys,
                 policies,
+                templates,
                 fail_mode: self.fail_mode,
                 probe_every_us: duration_to_micros(self.probe_every),
                 fallback_until: AtomicU64::new(0),

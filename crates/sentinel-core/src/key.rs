@@ -85,6 +85,47 @@ impl Subject {
     }
 }
 
+impl Subject {
+    /// The subject back out of its [encoded form](Subject::encode), for admin tools reading
+    /// store keys. `None` when `encoded` is not the exact encoding of a subject, and for a
+    /// custom subject whose name was hashed (longer than 64 characters or with characters
+    /// outside `[A-Za-z0-9_.-]`): a hash cannot be turned back into the name.
+    ///
+    /// ```
+    /// use sentinel_core::Subject;
+    ///
+    /// assert_eq!(Subject::decode("u42"), Some(Subject::User(42)));
+    /// assert_eq!(Subject::decode("u7c-100"), Some(Subject::UserInChat { user: 7, chat: -100 }));
+    /// assert_eq!(Subject::decode("x=api-key"), Some(Subject::Custom("api-key".into())));
+    /// assert_eq!(Subject::decode(&Subject::Custom("a b".into()).encode()), None); // hashed
+    /// assert_eq!(Subject::decode("u007"), None); // not what `encode` writes
+    /// ```
+    pub fn decode(encoded: &str) -> Option<Self> {
+        let subject = match encoded.as_bytes().first()? {
+            b'g' => Self::Global,
+            b'x' => {
+                let name = encoded.get(1..)?.strip_prefix('=')?;
+                Self::Custom(name.to_owned())
+            }
+            b'c' => Self::Chat(encoded.get(1..)?.parse().ok()?),
+            b'u' => {
+                let rest = encoded.get(1..)?;
+                match rest.split_once('c') {
+                    Some((user, chat)) => Self::UserInChat {
+                        user: user.parse().ok()?,
+                        chat: chat.parse().ok()?,
+                    },
+                    None => Self::User(rest.parse().ok()?),
+                }
+            }
+            _ => return None,
+        };
+        // Only the canonical form: `u+7`, `u007` or `x=a b` parse above but are not what
+        // `encode` writes, so they name no key this crate made.
+        (subject.encode() == encoded).then_some(subject)
+    }
+}
+
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -149,15 +190,156 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// [`escape`] appended to `out`.
-fn write_escaped(out: &mut String, s: &str) {
+/// [`escape`] appended to `out` (no intermediate string, even for the hashed form).
+pub(crate) fn write_escaped(out: &mut String, s: &str) {
     if s.len() <= MAX_PLAIN && s.bytes().all(is_plain) {
         out.push('=');
         out.push_str(s);
     } else {
         let d = Sha256::digest(s.as_bytes());
         out.push('#');
-        out.push_str(&hex::encode(&d[..16]));
+        push_hex(out, &d[..16]);
+    }
+}
+
+/// Appends `bytes` as lower-case hex (what `hex::encode` returns), without allocating.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+}
+
+/// Appends the decimal form of `v` (what `write!(out, "{v}")` writes), two digits at a time
+/// and in one copy, without the formatting machinery: keys are written on every check.
+pub(crate) fn push_i64(out: &mut String, v: i64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    // A sign and 20 digits (u64::MAX has 20).
+    let mut buf = [0u8; 21];
+    let mut at = buf.len();
+    let mut n = v.unsigned_abs();
+    while n >= 100 {
+        let pair = usize::try_from(n % 100).unwrap_or(0) * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = usize::try_from(n).unwrap_or(0) * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        // `n < 10`.
+        buf[at] = b'0' + n as u8;
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    // ASCII digits and a sign: always valid UTF-8, copied in one go.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+/// Appends a subject's encoded form ([`Subject::encode`]).
+fn push_subject(out: &mut String, subject: &Subject) {
+    match subject {
+        Subject::User(u) => {
+            out.push('u');
+            push_i64(out, *u);
+        }
+        Subject::Chat(c) => {
+            out.push('c');
+            push_i64(out, *c);
+        }
+        Subject::UserInChat { user, chat } => {
+            out.push('u');
+            push_i64(out, *user);
+            out.push('c');
+            push_i64(out, *chat);
+        }
+        Subject::Global => out.push('g'),
+        Subject::Custom(s) => {
+            out.push('x');
+            write_escaped(out, s);
+        }
+    }
+}
+
+/// Appends the encoded form of the subject `scope` selects for `event`: exactly
+/// `Subject::for_event(scope, event).encode()`, without building the subject (a custom key
+/// is not copied).
+pub(crate) fn push_subject_for(out: &mut String, scope: Scope, event: &Event) {
+    let (user, chat) = (event.user(), event.chat());
+    let fallback = |out: &mut String| match (user, chat) {
+        (Some(u), _) => {
+            out.push('u');
+            push_i64(out, u);
+        }
+        (None, Some(c)) => {
+            out.push('c');
+            push_i64(out, c);
+        }
+        (None, None) => out.push('g'),
+    };
+    match scope {
+        Scope::User => fallback(out),
+        Scope::Chat => match chat {
+            Some(c) => {
+                out.push('c');
+                push_i64(out, c);
+            }
+            None => fallback(out),
+        },
+        Scope::UserInChat => match (user, chat) {
+            (Some(u), Some(c)) => {
+                out.push('u');
+                push_i64(out, u);
+                out.push('c');
+                push_i64(out, c);
+            }
+            _ => fallback(out),
+        },
+        Scope::Global => out.push('g'),
+        Scope::Custom => match event.custom_key() {
+            Some(k) => {
+                out.push('x');
+                write_escaped(out, k);
+            }
+            None => fallback(out),
+        },
+    }
+}
+
+/// The two fixed parts of a key around its subject ([`KeyBuilder::parts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyParts {
+    head: String,
+    tail: String,
+}
+
+impl KeyParts {
+    /// Writes the key of the subject `scope` selects for `event` into `out` (cleared first).
+    pub(crate) fn write_for(&self, out: &mut String, scope: Scope, event: &Event) {
+        out.clear();
+        out.push_str(&self.head);
+        push_subject_for(out, scope, event);
+        out.push_str(&self.tail);
+    }
+
+    /// Writes the key of a user (`'u'`) or chat (`'c'`) id into `out` (cleared first).
+    pub(crate) fn write_id(&self, out: &mut String, tag: char, id: i64) {
+        out.clear();
+        out.push_str(&self.head);
+        out.push(tag);
+        push_i64(out, id);
+        out.push_str(&self.tail);
     }
 }
 
@@ -210,28 +392,28 @@ impl KeyBuilder {
     /// Appends the key of `kind` for `subject` and `handler` to `out`, in one buffer (no
     /// intermediate strings for the subject or a plain handler name).
     pub fn write_key(&self, out: &mut String, kind: KeyKind, subject: &Subject, handler: &str) {
-        use fmt::Write as _;
         out.push_str(&self.prefix);
         out.push(':');
         out.push_str(kind.as_str());
         out.push_str(":{");
-        // Writing into a String cannot fail.
-        let _ = match subject {
-            Subject::User(u) => write!(out, "u{u}"),
-            Subject::Chat(c) => write!(out, "c{c}"),
-            Subject::UserInChat { user, chat } => write!(out, "u{user}c{chat}"),
-            Subject::Global => {
-                out.push('g');
-                Ok(())
-            }
-            Subject::Custom(s) => {
-                out.push('x');
-                write_escaped(out, s);
-                Ok(())
-            }
-        };
+        push_subject(out, subject);
         out.push_str("}:");
         write_escaped(out, handler);
+    }
+
+    /// The fixed parts of the keys of `kind` for `handler`: everything before the subject,
+    /// and everything after it (with `suffix` appended), so the engine writes a key by
+    /// copying two precomputed strings around the subject.
+    pub(crate) fn parts(&self, kind: KeyKind, handler: &str, suffix: &str) -> KeyParts {
+        let mut head = String::with_capacity(self.prefix.len() + 12);
+        head.push_str(&self.prefix);
+        head.push(':');
+        head.push_str(kind.as_str());
+        head.push_str(":{");
+        let mut tail = String::from("}:");
+        write_escaped(&mut tail, handler);
+        tail.push_str(suffix);
+        KeyParts { head, tail }
     }
 
     /// The key of the rate limit at `index` in its policy: [`KeyBuilder::key`] for the first
@@ -281,5 +463,125 @@ impl KeyBuilder {
         let open = key.find('{')?;
         let close = key[open..].find('}')? + open;
         Some(&key[open + 1..close])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events() -> Vec<Event> {
+        let ids = [0, 1, -1, 42, -100_123_456_789, i64::MAX, i64::MIN];
+        let customs = [
+            None,
+            Some("plain-key_1.2"),
+            Some(""),
+            Some("a:b{c}"),
+            Some("ключ"),
+            Some("k".repeat(65).leak() as &str),
+        ];
+        let mut out = Vec::new();
+        for user in [None, Some(ids[0])]
+            .into_iter()
+            .chain(ids.iter().copied().map(Some))
+        {
+            for chat in [None, Some(7)]
+                .into_iter()
+                .chain(ids.iter().copied().map(Some))
+            {
+                for custom in customs {
+                    let mut e = Event::new();
+                    if let Some(u) = user {
+                        e = e.with_user(u);
+                    }
+                    if let Some(c) = chat {
+                        e = e.with_chat(c);
+                    }
+                    if let Some(k) = custom {
+                        e = e.with_custom_key(k);
+                    }
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
+    const SCOPES: [Scope; 5] = [
+        Scope::User,
+        Scope::Chat,
+        Scope::UserInChat,
+        Scope::Global,
+        Scope::Custom,
+    ];
+
+    /// The engine's allocation-free subject writer says exactly what `Subject::for_event`
+    /// and `Subject::encode` say, for every scope and every shape of event.
+    #[test]
+    fn subject_written_in_place_is_the_encoded_subject() {
+        for e in events() {
+            for scope in SCOPES {
+                let mut out = String::from("keep:");
+                push_subject_for(&mut out, scope, &e);
+                let want = format!("keep:{}", Subject::for_event(scope, &e).encode());
+                assert_eq!(out, want, "{scope:?} {e:?}");
+            }
+        }
+    }
+
+    /// Keys written from precomputed parts are the keys `KeyBuilder` makes.
+    #[test]
+    fn keys_from_parts_are_the_builders_keys() {
+        let kb = KeyBuilder::new("bot").unwrap_or_else(|e| panic!("{e}"));
+        let mut out = String::new();
+        for handler in ["_", "start", "a:b", &"h".repeat(70)] {
+            for e in events() {
+                for scope in SCOPES {
+                    let subject = Subject::for_event(scope, &e);
+                    for (i, algorithm) in Algorithm::ALL.into_iter().enumerate() {
+                        let suffix = if i == 0 {
+                            String::new()
+                        } else {
+                            format!(":{i}")
+                        };
+                        let parts = kb.parts(KeyKind::RateLimit(algorithm), handler, &suffix);
+                        parts.write_for(&mut out, scope, &e);
+                        assert_eq!(out, kb.limit_key(algorithm, &subject, handler, i));
+                    }
+                }
+            }
+        }
+        let parts = kb.parts(KeyKind::Block, "all", "");
+        for id in [0, 5, -5, i64::MIN, i64::MAX] {
+            parts.write_id(&mut out, 'u', id);
+            assert_eq!(out, kb.block_key(&Subject::User(id)));
+            parts.write_id(&mut out, 'c', id);
+            assert_eq!(out, kb.block_key(&Subject::Chat(id)));
+        }
+    }
+
+    #[test]
+    fn hex_and_decimal_match_the_standard_forms() {
+        let mut out = String::new();
+        push_hex(&mut out, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(out, hex::encode([0x00, 0x0f, 0xa5, 0xff]));
+        for v in [
+            0,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            -100,
+            101,
+            1_234_567_890,
+            123_456_789,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            out.clear();
+            push_i64(&mut out, v);
+            assert_eq!(out, v.to_string());
+        }
     }
 }

@@ -43,6 +43,7 @@ mod engine;
 mod error;
 mod event;
 mod fingerprint;
+mod human;
 pub mod key;
 pub mod plan;
 mod policy;
@@ -65,8 +66,9 @@ pub use engine::{
 pub use error::{BoxError, ConfigError, Error, StoreError};
 pub use event::Event;
 pub use fingerprint::Fingerprint;
+pub use human::HumanDuration;
 pub use key::{KeyBuilder, KeyKind, Scope, Subject};
 pub use plan::{DebounceStep, LimitStep, Plan, PlanOutcome, StrikeStep};
 pub use policy::{Debounce, MAX_LIMITS, Policy, PolicyRegistry, PolicyRegistryBuilder, RateLimit};
 pub use quota::{MAX_PERIOD, MIN_PERIOD, Quota};
-pub use store::{BlocklistStore, DebounceStore, RateLimitStore, Store};
+pub use store::{BlocklistStore, DebounceStore, RateLimitStore, Store, SyncStore};

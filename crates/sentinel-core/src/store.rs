@@ -94,12 +94,48 @@ pub trait Store: RateLimitStore + DebounceStore + BlocklistStore {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         crate::plan::evaluate_stepwise(self, plan).await
     }
+
+    /// The store's synchronous form, if it decides a plan on the calling thread without
+    /// waiting for anything (the memory store). The engine then calls
+    /// [`SyncStore::evaluate_sync`] directly: no boxed future, and a plan buffer reused from
+    /// check to check, so an allowed check allocates nothing. `None` (the default) for stores
+    /// that do I/O.
+    fn as_sync(&self) -> Option<&dyn SyncStore> {
+        None
+    }
+}
+
+/// A store that decides a whole plan on the calling thread ([`Store::as_sync`]).
+///
+/// `evaluate_sync` must give exactly the outcome [`Store::evaluate`] gives; it must not block
+/// on I/O (it runs on the async executor's thread).
+///
+/// ```
+/// use sentinel_core::{ManualClock, Plan, PlanOutcome, Store, Timestamp};
+/// use sentinel_storage_memory::MemoryStore;
+///
+/// let store = MemoryStore::new(ManualClock::default());
+/// let sync = store.as_sync().expect("the memory store is synchronous");
+/// let outcome = sync.evaluate_sync(&Plan::new(Timestamp::from_secs(1)))?;
+/// assert_eq!(outcome, PlanOutcome::Allowed { decision: None });
+/// # Ok::<(), sentinel_core::StoreError>(())
+/// ```
+pub trait SyncStore: Send + Sync {
+    /// [`Store::evaluate`], on the calling thread.
+    ///
+    /// # Errors
+    /// The store's errors; nothing is decided then.
+    fn evaluate_sync(&self, plan: &Plan) -> Result<PlanOutcome, StoreError>;
 }
 
 #[async_trait]
 impl<T: Store + ?Sized> Store for Arc<T> {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         (**self).evaluate(plan).await
+    }
+
+    fn as_sync(&self) -> Option<&dyn SyncStore> {
+        (**self).as_sync()
     }
 }
 

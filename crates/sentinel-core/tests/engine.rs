@@ -146,8 +146,9 @@ async fn blocked_users_and_chats_are_refused_first() {
         Verdict::Blocked(_)
     ));
     let listed = s.list_blocked().await.unwrap();
-    let subjects: Vec<_> = listed.iter().map(|(s, _)| s.as_str()).collect();
-    assert_eq!(subjects, ["c-100", "u7"]);
+    let subjects: Vec<_> = listed.iter().map(|(s, _)| s.clone()).collect();
+    assert_eq!(subjects, [Subject::Chat(-100), Subject::User(7)]);
+    assert_eq!(listed[1].1.reason, "spam");
     // Expiry, then unblock.
     clock.advance(Duration::from_secs(30));
     assert!(s.check(&user(7)).await.unwrap().is_allowed());
@@ -612,5 +613,57 @@ fn keys_follow_the_documented_format() {
     assert!(
         kb.debounce_key(&Subject::Global, "x", &Fingerprint::of("t"))
             .starts_with("bot:db:{g}:=x:")
+    );
+}
+
+#[tokio::test]
+async fn list_blocked_decodes_every_subject_and_skips_hashed_ones() {
+    use sentinel_storage_memory::MemoryStore;
+    let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    let s = Sentinel::builder()
+        .store(Arc::new(MemoryStore::new(clock.clone())))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let subjects = [
+        Subject::User(-5),
+        Subject::Chat(i64::MIN),
+        Subject::UserInChat {
+            user: 7,
+            chat: -100,
+        },
+        Subject::Global,
+        Subject::Custom("api-key.1".into()),
+        // Hashed in its key: cannot be decoded, so it is left out (and logged).
+        Subject::Custom("has spaces".into()),
+    ];
+    for (i, subject) in subjects.iter().enumerate() {
+        s.block(
+            subject,
+            Some(Duration::from_secs(60 * (i as u64 + 1))),
+            format!("r{i}"),
+            "admin:1",
+        )
+        .await
+        .unwrap();
+    }
+    let mut listed = s.list_blocked().await.unwrap();
+    listed.sort_by(|a, b| a.1.reason.cmp(&b.1.reason));
+    let got: Vec<_> = listed
+        .iter()
+        .map(|(s, r)| (s.clone(), r.reason.as_str()))
+        .collect();
+    let want: Vec<_> = subjects[..5]
+        .iter()
+        .cloned()
+        .zip(["r0", "r1", "r2", "r3", "r4"])
+        .collect();
+    assert_eq!(got, want);
+    // The hashed one is still blocked and can be unblocked by its subject.
+    assert!(s.unblock(&subjects[5]).await.unwrap());
+    assert_eq!(
+        format!("{}: {}", listed[2].0, listed[2].1),
+        "user 7 in chat -100: blocked by admin:1 at 2023-11-14T22:13:20Z for 3m, \
+         until 2023-11-14T22:16:20Z: r2"
     );
 }

@@ -66,3 +66,52 @@ fn hostile_custom_values_are_hashed() {
         assert!(key.contains("{x#"), "{key}");
     }
 }
+
+proptest! {
+    /// Every subject whose key is readable decodes back to itself; only hashed custom names
+    /// do not decode.
+    #[test]
+    fn subjects_decode_back_from_their_encoding(s in subject()) {
+        let decoded = Subject::decode(&s.encode());
+        let hashed = matches!(&s, Subject::Custom(_)) && s.encode().starts_with("x#");
+        if hashed {
+            prop_assert_eq!(decoded, None);
+        } else {
+            prop_assert_eq!(decoded, Some(s));
+        }
+    }
+
+    /// Any string decodes without panicking, and what decodes is exactly a subject's encoding.
+    #[test]
+    fn decode_accepts_only_canonical_encodings(text in "[ucgx=#0-9+-]{0,24}|.{0,40}") {
+        if let Some(s) = Subject::decode(&text) {
+            prop_assert_eq!(s.encode(), text);
+        }
+    }
+}
+
+#[test]
+fn decode_rejects_near_misses() {
+    for bad in [
+        "",
+        "u",
+        "c",
+        "x",
+        "x#00",
+        "u+7",
+        "u07",
+        "u7c",
+        "uc7",
+        "u7c-0",
+        "g1",
+        "q7",
+        "u9223372036854775808",
+    ] {
+        assert_eq!(Subject::decode(bad), None, "{bad:?}");
+    }
+    assert_eq!(Subject::decode("c-0"), None);
+    assert_eq!(
+        Subject::decode("u0c0"),
+        Some(Subject::UserInChat { user: 0, chat: 0 })
+    );
+}

@@ -63,7 +63,7 @@ async fn a_policy_counting_toward_the_default_shares_its_counters() {
     clock.advance(Duration::from_secs(30));
     match s.check(&ev("search")).await.unwrap() {
         Verdict::Throttled(t) => {
-            assert_eq!(t.policy, "search");
+            assert_eq!(&*t.policy, "search");
             assert_eq!(
                 t.decision.limit, 3,
                 "both refuse: the longest wait is reported"
@@ -121,7 +121,7 @@ async fn chat_type_policies_are_chosen_by_the_chat_kind() {
         .with_chat_kind(ChatKind::Group);
     assert!(allowed(&s, &group).await);
     match s.check(&group).await.unwrap() {
-        Verdict::Throttled(t) => assert_eq!(t.policy, "_group"),
+        Verdict::Throttled(t) => assert_eq!(&*t.policy, "_group"),
         v => panic!("{v:?}"),
     }
     // A named handler wins over the chat type.

@@ -1,4 +1,7 @@
-//! [`MemoryConfig`]: shards, key cap and sweeping.
+//! [`MemoryConfig`]: shards, key cap, blocklist budget and sweeping.
+
+/// The default [`MemoryConfig::max_blocks`]: 100,000 blocklist records (about 10 MB).
+pub const DEFAULT_MAX_BLOCKS: usize = 100_000;
 
 /// How a [`MemoryStore`](crate::MemoryStore) is laid out.
 ///
@@ -8,7 +11,10 @@
 ///
 /// let store = MemoryStore::with_config(
 ///     SystemClock,
-///     MemoryConfig::default().shards(16).max_keys(Some(100_000)),
+///     MemoryConfig::default()
+///         .shards(16)
+///         .max_keys(Some(100_000))
+///         .max_blocks(Some(10_000)),
 /// );
 /// assert!(store.is_empty());
 /// ```
@@ -16,6 +22,7 @@
 pub struct MemoryConfig {
     pub(crate) shards: usize,
     pub(crate) max_keys: Option<usize>,
+    pub(crate) max_blocks: Option<usize>,
     pub(crate) sweep_per_insert: usize,
 }
 
@@ -25,6 +32,7 @@ impl Default for MemoryConfig {
         Self {
             shards: (cores * 4).next_power_of_two(),
             max_keys: None,
+            max_blocks: Some(DEFAULT_MAX_BLOCKS),
             sweep_per_insert: 4,
         }
     }
@@ -39,12 +47,25 @@ impl MemoryConfig {
         self
     }
 
-    /// The most keys the store holds (`None`, the default, means no cap). Blocklist records
-    /// count but are never evicted; see [`MemoryStore`](crate::MemoryStore#capacity) for what
-    /// happens when the cap is reached.
+    /// The most rate-limit and debounce keys the store holds (`None`, the default, means no
+    /// cap). Blocklist records do not count: they have their own budget,
+    /// [`max_blocks`](Self::max_blocks). At the cap, live rate-limit state is never evicted to
+    /// admit a new key; see [`MemoryStore`](crate::MemoryStore#capacity).
     #[must_use]
     pub fn max_keys(mut self, max_keys: Option<usize>) -> Self {
         self.max_keys = max_keys;
+        self
+    }
+
+    /// The most blocklist records the store holds, apart from [`max_keys`](Self::max_keys) so
+    /// that blocked subjects cannot crowd out rate limiting. Default
+    /// [`DEFAULT_MAX_BLOCKS`] (100,000); `None` means no cap. At the budget, expired records
+    /// are removed first; if none has expired, a new record is refused (an admin `block`
+    /// fails with `CapacityReached`, an escalation does not block and the subject stays rate
+    /// limited); see [`MemoryStore`](crate::MemoryStore#capacity).
+    #[must_use]
+    pub fn max_blocks(mut self, max_blocks: Option<usize>) -> Self {
+        self.max_blocks = max_blocks;
         self
     }
 

@@ -136,6 +136,11 @@ impl Entry {
         }
     }
 
+    /// Whether this entry is a debounce window (not rate-limit state).
+    pub(crate) fn is_debounce(&self) -> bool {
+        matches!(self.state, State::Debounce)
+    }
+
     /// The GCRA word, for the lock-free fast path.
     pub(crate) fn gcra(&self) -> Option<&AtomicU64> {
         match &self.state {

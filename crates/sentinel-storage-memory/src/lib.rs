@@ -37,7 +37,7 @@ mod store;
 #[cfg(feature = "sweeper")]
 mod sweeper;
 
-pub use config::MemoryConfig;
+pub use config::{DEFAULT_MAX_BLOCKS, MemoryConfig};
 pub use coordination::{DEFAULT_MAX_COORDINATION_KEYS, MemoryCoordinationStore};
 pub use store::MemoryStore;
 #[cfg(feature = "sweeper")]

@@ -15,8 +15,9 @@ use sentinel_core::{BlockRecord, Timestamp};
 use crate::entry::{Entry, alloc_size};
 use crate::slab::Slab;
 
-/// How many entries an eviction looks at to pick its victim.
-pub(crate) const EVICT_SAMPLE: usize = 16;
+/// How many entries a new key at the key cap looks at to find room (idle state, or a live
+/// debounce window).
+pub(crate) const ROOM_SCAN: usize = 64;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shard {
@@ -191,28 +192,39 @@ impl Shard {
         (before - len, records - self.blocks.len())
     }
 
-    /// Evicts one entry (never a blocklist record): an idle one if the sample holds one,
-    /// otherwise the one that would become idle soonest. `false` if the shard has no entry.
-    pub(crate) fn evict_one(&mut self, now: u64, hasher: &RandomState) -> bool {
+    /// Makes room for one new entry at the key cap, never at the cost of live rate-limit
+    /// state: looks at up to [`ROOM_SCAN`] entries from the cursor and removes the idle ones;
+    /// if none was idle, removes the first live debounce window it saw (forgetting one lets a
+    /// single repeat through to the rate limits, which still count it). `Ok(removed)` when it
+    /// removed at least one entry; otherwise `Err(t)`, the earliest time (µs) an entry it
+    /// looked at becomes idle (`u64::MAX` for an empty shard).
+    pub(crate) fn make_room(&mut self, now: u64, hasher: &RandomState) -> Result<usize, u64> {
         let len = self.slab.len();
-        if len == 0 {
-            return false;
+        let removed = self.sweep_some(now, ROOM_SCAN.min(len), hasher);
+        if removed > 0 {
+            return Ok(removed);
         }
-        let mut victim: Option<(u64, usize)> = None;
-        for k in 0..EVICT_SAMPLE.min(len) {
+        let len = self.slab.len();
+        let mut earliest = u64::MAX;
+        for k in 0..ROOM_SCAN.min(len) {
             let i = (self.cursor + k) % len;
-            let Some(expiry) = self.slab.get(i).map(Entry::expiry) else {
+            let Some(entry) = self.slab.get(i) else {
                 continue;
             };
-            if victim.is_none_or(|(best, _)| expiry < best) {
-                victim = Some((expiry, i));
+            if entry.is_debounce() {
+                return self.remove(i, hasher).map(|_| 1).ok_or(earliest);
             }
-            if expiry <= now {
-                break;
-            }
+            earliest = earliest.min(entry.expiry());
         }
-        self.cursor = (self.cursor + EVICT_SAMPLE) % len;
-        victim.is_some_and(|(_, i)| self.remove(i, hasher).is_some())
+        Err(earliest)
+    }
+
+    /// Removes the blocklist records expired at `now`; returns how many.
+    pub(crate) fn purge_expired_records(&mut self, now: u64) -> usize {
+        let before = self.blocks.len();
+        let now = Timestamp::from_micros(now);
+        self.blocks.retain(|_, r| r.is_active(now));
+        before - self.blocks.len()
     }
 
     /// Estimated heap bytes: table, slab chunks, keys, logs, blocklist records.

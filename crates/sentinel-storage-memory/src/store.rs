@@ -3,7 +3,7 @@
 use std::fmt;
 use std::hash::BuildHasher;
 use std::mem::size_of;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -11,11 +11,16 @@ use async_trait::async_trait;
 use foldhash::fast::RandomState;
 use sentinel_core::plan::{longest_refusal, tightest};
 use sentinel_core::{
-    Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, LimitStep, Plan,
-    PlanOutcome, Quota, RateLimitState, RateLimitStore, Store, StoreError, Timestamp,
+    Algorithm, BlockRecord, BlocklistStore, Clock, DebounceStore, Decision, LimitStep, MAX_LIMITS,
+    Plan, PlanOutcome, Quota, RateLimitState, RateLimitStore, Store, StoreError, SyncStore,
+    Timestamp,
 };
+use smallvec::SmallVec;
 
 use crate::MemoryConfig;
+
+/// Per-limit scratch space of one update, inline up to [`MAX_LIMITS`] (a policy's most).
+type Scratch<T> = SmallVec<[T; MAX_LIMITS]>;
 use crate::entry::{Entry, gcra_step};
 use crate::shard::Shard;
 
@@ -67,18 +72,37 @@ use crate::shard::Shard;
 ///
 /// # Capacity
 ///
-/// With [`MemoryConfig::max_keys`], a new key arriving when the store holds `max_keys` keys
-/// (rate-limit, debounce and blocklist keys together) first evicts one key from the new key's
-/// shard (or, if that shard has none, from another): among 16 entries it samples, an idle one
-/// if there is one, otherwise the one whose state would become idle soonest — for a common
-/// quota, the least recently used (an approximation, like Redis' sampled LRU). Evicting a
-/// live rate-limit key forgets its usage: that subject gets a fresh budget. **Blocklist records
-/// are never evicted.** When nothing can be evicted (every key is a blocklist record), the call
-/// fails with [`StoreError::CapacityReached`], which the engine handles by its `FailMode`.
-/// Eviction never waits for another shard's lock (waiting while holding its own could
-/// deadlock), so the same error can also come, rarely, when the new key's shard holds no
-/// evictable key and every shard that does is held by another thread at that instant.
-/// Calls on keys already present never fail.
+/// Two budgets, so that one kind of key cannot starve the other:
+///
+/// * [`MemoryConfig::max_keys`] caps rate-limit and debounce keys. A new key arriving at the
+///   cap first makes room among up to 64 entries of its shard (then, if that finds none, of
+///   another shard): it removes the **idle** ones (state that can no longer change a
+///   decision); if none is idle, one **live debounce window** (forgetting it lets one repeat
+///   through to the rate limits, which still count it). **Live rate-limit state is never
+///   evicted**: forgetting a subject's usage would give it a fresh budget, so an attacker
+///   sending fresh ids could reset its own limit. When there is no room the new key is
+///   refused with [`StoreError::CapacityReached`], which the engine handles by its
+///   `FailMode` (open: the new subject passes unchecked, marked degraded; closed: it is
+///   refused). Subjects already stored keep being decided exactly. Two deliberate exceptions
+///   inside an update ([`MemoryStore::evaluate_sync`]): a new debounce key that finds no room
+///   counts as a first sighting, unrecorded (the rate limits still decide); a new strike key
+///   that finds no room is a strike not counted, and the event stays throttled.
+/// * [`MemoryConfig::max_blocks`] (default [`DEFAULT_MAX_BLOCKS`](crate::DEFAULT_MAX_BLOCKS))
+///   caps blocklist records. At the budget, expired records are removed first; a record that
+///   still finds no room is refused: [`BlocklistStore::block`] fails with
+///   `CapacityReached`, and an escalation does not block (the subject stays throttled by its
+///   rate limits and keeps its strikes, so its next throttle tries again). Records are never
+///   evicted while active.
+///
+/// Size `max_keys` for the live keys of your peak (each subject has one key per rate limit,
+/// plus its strike and debounce keys while they matter) and run the sweeper: a bounded scan
+/// can miss idle keys the sweeper would remove, and refuse a new key meanwhile. After a search
+/// found no room, new keys are refused without searching until the earliest expiry it saw,
+/// at most 100 ms later (keys removed by a sweep, `reset` or `forget` make room at once), so a
+/// flood of fresh ids at the cap costs little per id. Making room
+/// never waits for another shard's lock (waiting while holding its own could deadlock), so a
+/// new key can also be refused, rarely, when the only room is in a shard another thread holds
+/// at that instant. Calls on keys already present never fail.
 ///
 /// # Time
 ///
@@ -90,8 +114,10 @@ pub struct MemoryStore {
     shards: Box<[Padded]>,
     hasher: RandomState,
     mask: usize,
-    /// Entries plus blocklist records.
-    len: AtomicUsize,
+    /// Rate-limit and debounce entries (what `max_keys` caps).
+    entries: AtomicUsize,
+    /// At the key cap, the store clock's time (µs) before which a scan found no room.
+    no_room_until: AtomicU64,
     /// Blocklist records alone (lets `blocked` skip the lock when there are none).
     records: AtomicUsize,
     clock: Box<dyn Clock>,
@@ -113,6 +139,10 @@ impl fmt::Debug for MemoryStore {
             .finish_non_exhaustive()
     }
 }
+
+/// The longest a failed search for room at the key cap lets later new keys be refused
+/// without searching again: 100 ms.
+const NO_ROOM_HINT: u64 = 100_000;
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
@@ -141,7 +171,8 @@ impl MemoryStore {
             mask: shards.len() - 1,
             shards,
             hasher: RandomState::default(),
-            len: AtomicUsize::new(0),
+            entries: AtomicUsize::new(0),
+            no_room_until: AtomicU64::new(0),
             records: AtomicUsize::new(0),
             clock: Box::new(clock),
             config,
@@ -289,9 +320,18 @@ impl MemoryStore {
         };
         let mut escalated = None;
         if let Some(s) = &plan.strike {
-            let strike = self.hit_sync(&s.key, Algorithm::SlidingWindow, &s.quota, 1, now)?;
-            if !strike.allowed || strike.remaining == 0 {
-                self.block_sync(&s.block_key, &s.record)?;
+            // A strike key refused at the key cap is a strike not counted: the event stays
+            // throttled (a store error here would hand a refused event to the fail mode).
+            let strike = match self.hit_sync(&s.key, Algorithm::SlidingWindow, &s.quota, 1, now) {
+                Err(StoreError::CapacityReached(_)) => None,
+                other => Some(other?),
+            };
+            // At `max_blocks` with no expired record the block is not stored: the subject
+            // stays throttled by its rate limits (never evicted) and the strikes are kept, so
+            // its next throttle tries again.
+            if strike.is_some_and(|strike| !strike.allowed || strike.remaining == 0)
+                && self.block_sync(&s.block_key, &s.record).is_ok()
+            {
                 self.reset_sync(&s.key);
                 escalated = Some(s.record.clone());
             }
@@ -310,17 +350,18 @@ impl MemoryStore {
         limits: &[LimitStep],
         now: Timestamp,
     ) -> Result<Result<Option<Decision>, (usize, Decision)>, StoreError> {
-        let located: Vec<(u64, usize)> = limits
+        // On the stack up to MAX_LIMITS (a policy's most): an allowed update allocates nothing.
+        let located: Scratch<(u64, usize)> = limits
             .iter()
             .map(|l| {
                 let hash = self.hasher.hash_one(l.key.as_bytes());
                 (hash, (hash >> 32) as usize & self.mask)
             })
             .collect();
-        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
+        let mut order: Scratch<usize> = located.iter().map(|&(_, s)| s).collect();
         order.sort_unstable();
         order.dedup();
-        let mut guards: Vec<(usize, RwLockWriteGuard<'_, Shard>)> = order
+        let mut guards: Scratch<(usize, RwLockWriteGuard<'_, Shard>)> = order
             .into_iter()
             .filter_map(|i| {
                 self.shards
@@ -328,7 +369,7 @@ impl MemoryStore {
                     .map(|Padded(lock)| (i, Self::write(lock)))
             })
             .collect();
-        let mut trials = Vec::with_capacity(limits.len());
+        let mut trials: Scratch<Decision> = SmallVec::new();
         for (l, &(hash, si)) in limits.iter().zip(&located) {
             let Some((_, shard)) = guards.iter().find(|(i, _)| *i == si) else {
                 return Err(StoreError::Protocol("shard not locked".into()));
@@ -342,7 +383,7 @@ impl MemoryStore {
         if let Some(i) = longest_refusal(&trials) {
             return Ok(Err((i, trials[i])));
         }
-        let mut decisions = Vec::with_capacity(limits.len());
+        let mut decisions: Scratch<Decision> = SmallVec::new();
         for (l, &(hash, si)) in limits.iter().zip(&located) {
             let Some((_, shard)) = guards.iter_mut().find(|(i, _)| *i == si) else {
                 return Err(StoreError::Protocol("shard not locked".into()));
@@ -383,27 +424,29 @@ impl MemoryStore {
         if self.config.sweep_per_insert > 0 {
             let now = self.clock.now().as_micros();
             let removed = shard.sweep_some(now, self.config.sweep_per_insert, &self.hasher);
-            self.len.fetch_sub(removed, Ordering::Relaxed);
+            self.entries.fetch_sub(removed, Ordering::Relaxed);
         }
         self.reserve(shard)?;
         if shard.insert(hash, entry, &self.hasher).is_none() {
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            self.entries.fetch_sub(1, Ordering::Relaxed);
             return Err(StoreError::CapacityReached(self.len()));
         }
         Ok(())
     }
 
-    /// Counts one more key, evicting one first if the store is at its cap.
+    /// Counts one more entry; at the cap, first makes room without forgetting live
+    /// rate-limit state ([`Shard::make_room`]), in `shard`, else in another shard not locked
+    /// right now; `CapacityReached` if there is none.
     fn reserve(&self, shard: &mut Shard) -> Result<(), StoreError> {
         let Some(max) = self.config.max_keys else {
-            self.len.fetch_add(1, Ordering::Relaxed);
+            self.entries.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         };
         loop {
-            let current = self.len.load(Ordering::Relaxed);
+            let current = self.entries.load(Ordering::Relaxed);
             if current < max {
                 if self
-                    .len
+                    .entries
                     .compare_exchange_weak(
                         current,
                         current + 1,
@@ -417,21 +460,89 @@ impl MemoryStore {
                 continue;
             }
             let now = self.clock.now().as_micros();
-            if shard.evict_one(now, &self.hasher) || self.evict_elsewhere(now) {
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                continue;
+            if now < self.no_room_until.load(Ordering::Relaxed) {
+                return Err(StoreError::CapacityReached(max));
             }
-            return Err(StoreError::CapacityReached(max));
+            let removed = match shard.make_room(now, &self.hasher) {
+                Ok(removed) => removed,
+                Err(earliest) => match self.make_room_elsewhere(now) {
+                    Ok(removed) => removed,
+                    Err(elsewhere) => {
+                        // Nothing will be idle before the earliest expiry seen; until then
+                        // (at most NO_ROOM_HINT) new keys are refused without a scan, so a
+                        // flood of fresh ids at the cap costs O(1) each.
+                        let until = earliest
+                            .min(elsewhere)
+                            .min(now.saturating_add(NO_ROOM_HINT));
+                        self.no_room_until.fetch_max(until, Ordering::Relaxed);
+                        return Err(StoreError::CapacityReached(max));
+                    }
+                },
+            };
+            self.entries.fetch_sub(removed, Ordering::Relaxed);
         }
     }
 
-    /// Evicts one entry from any other shard that is not locked right now.
-    fn evict_elsewhere(&self, now: u64) -> bool {
-        self.shards.iter().any(|Padded(lock)| {
-            lock.try_write()
-                .ok()
-                .is_some_and(|mut shard| shard.evict_one(now, &self.hasher))
-        })
+    /// [`Shard::make_room`] in the first other shard that has room and is not locked right
+    /// now (waiting for another shard's lock while holding one could deadlock). `Err` with
+    /// the earliest expiry seen when none had room.
+    fn make_room_elsewhere(&self, now: u64) -> Result<usize, u64> {
+        let mut earliest = u64::MAX;
+        for Padded(lock) in &self.shards {
+            let Ok(mut shard) = lock.try_write() else {
+                // A shard held by another thread may have room: look again soon.
+                earliest = earliest.min(now);
+                continue;
+            };
+            match shard.make_room(now, &self.hasher) {
+                Ok(removed) => return Ok(removed),
+                Err(t) => earliest = earliest.min(t),
+            }
+        }
+        Err(earliest)
+    }
+
+    /// Counts one more blocklist record; at [`MemoryConfig::max_blocks`], first removes the
+    /// expired records of `shard`, else of another shard not locked right now;
+    /// `CapacityReached` if none has expired.
+    fn reserve_record(&self, shard: &mut Shard) -> Result<(), StoreError> {
+        let Some(max) = self.config.max_blocks else {
+            self.records.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        };
+        loop {
+            let current = self.records.load(Ordering::Relaxed);
+            if current < max {
+                if self
+                    .records
+                    .compare_exchange_weak(
+                        current,
+                        current + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    return Ok(());
+                }
+                continue;
+            }
+            let now = self.clock.now().as_micros();
+            let mut removed = shard.purge_expired_records(now);
+            if removed == 0 {
+                removed = self
+                    .shards
+                    .iter()
+                    .filter_map(|Padded(lock)| lock.try_write().ok())
+                    .map(|mut shard| shard.purge_expired_records(now))
+                    .find(|&removed| removed > 0)
+                    .unwrap_or(0);
+            }
+            if removed == 0 {
+                return Err(StoreError::CapacityReached(max));
+            }
+            self.records.fetch_sub(removed, Ordering::Relaxed);
+        }
     }
 
     /// Removes every key that can no longer change a decision at `now` — rate-limit state back
@@ -467,7 +578,7 @@ impl MemoryStore {
             return 0;
         };
         let (entries, records) = Self::write(lock).sweep_all(now.as_micros(), &self.hasher);
-        self.len.fetch_sub(entries + records, Ordering::Relaxed);
+        self.entries.fetch_sub(entries, Ordering::Relaxed);
         self.records.fetch_sub(records, Ordering::Relaxed);
         entries + records
     }
@@ -487,7 +598,7 @@ impl MemoryStore {
     /// The number of keys held: rate-limit, debounce and blocklist keys, idle ones not yet
     /// swept included.
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.entries.load(Ordering::Relaxed) + self.records.load(Ordering::Relaxed)
     }
 
     /// Whether the store holds no key.
@@ -524,8 +635,13 @@ impl MemoryStore {
             return Ok(first);
         }
         let entry = Entry::debounce(key, now.saturating_add(micros(window)));
-        self.admit(&mut shard, hash, entry)?;
-        Ok(true)
+        match self.admit(&mut shard, hash, entry) {
+            // At the key cap with only live rate-limit state in sight: a first sighting that
+            // is not recorded. Debounce only spares the rate limits a duplicate; they still
+            // decide (and count) this event, so nothing an attacker could use is lost.
+            Err(StoreError::CapacityReached(_)) | Ok(()) => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     fn reset_sync(&self, key: &str) {
@@ -534,7 +650,7 @@ impl MemoryStore {
         if let Some(i) = shard.find(hash, key)
             && shard.remove(i, &self.hasher).is_some()
         {
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            self.entries.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -545,9 +661,8 @@ impl MemoryStore {
             old.clone_from(record);
             return Ok(());
         }
-        self.reserve(&mut shard)?;
+        self.reserve_record(&mut shard)?;
         shard.blocks.insert(key.into(), record.clone());
-        self.records.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -556,7 +671,6 @@ impl MemoryStore {
         let removed = Self::write(lock).blocks.remove(key).is_some();
         if removed {
             self.records.fetch_sub(1, Ordering::Relaxed);
-            self.len.fetch_sub(1, Ordering::Relaxed);
         }
         removed
     }
@@ -635,11 +749,22 @@ impl DebounceStore for MemoryStore {
     }
 }
 
-/// The whole plan in one synchronous pass ([`MemoryStore::evaluate_sync`]).
+/// The whole plan in one synchronous pass ([`MemoryStore::evaluate_sync`]); the engine calls
+/// it directly through [`Store::as_sync`], without a future.
 #[async_trait]
 impl Store for MemoryStore {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         self.evaluate_sync(plan)
+    }
+
+    fn as_sync(&self) -> Option<&dyn SyncStore> {
+        Some(self)
+    }
+}
+
+impl SyncStore for MemoryStore {
+    fn evaluate_sync(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
+        MemoryStore::evaluate_sync(self, plan)
     }
 }
 
@@ -673,24 +798,32 @@ mod tests {
 
     use super::*;
 
-    /// At the cap, eviction never waits for another shard's lock (waiting while holding its
-    /// own could deadlock): when the only evictable keys sit in a shard another thread holds
-    /// at that instant, a new key fails with `CapacityReached`, as the docs say.
+    /// At the cap, making room never waits for another shard's lock (waiting while holding
+    /// its own could deadlock): when the only idle key sits in a shard another thread holds at
+    /// that instant, a new key fails with `CapacityReached`, as the docs say.
     #[test]
     fn at_the_cap_a_busy_shard_is_skipped_not_waited_for() {
+        let clock = ManualClock::default();
         let store = MemoryStore::with_config(
-            ManualClock::default(),
-            MemoryConfig::default().shards(2).max_keys(Some(1)),
+            clock.clone(),
+            MemoryConfig::default()
+                .shards(2)
+                .max_keys(Some(1))
+                .sweep_per_insert(0),
         );
         let q = Quota::per_second(1).unwrap();
-        let now = Timestamp::from_secs(1);
         let a = "a";
         let (_, lock_a) = store.locate(a);
         let b = (0..)
             .map(|i| format!("b{i}"))
             .find(|b| !std::ptr::eq(store.locate(b).1, lock_a))
             .unwrap();
-        store.hit_sync(a, Algorithm::Gcra, &q, 1, now).unwrap();
+        store
+            .hit_sync(a, Algorithm::Gcra, &q, 1, Timestamp::from_secs(1))
+            .unwrap();
+        // One second later `a` is idle: room for `b`, once its shard can be taken.
+        clock.set(Timestamp::from_secs(2));
+        let now = Timestamp::from_secs(2);
         {
             let _busy = MemoryStore::read(lock_a);
             assert!(matches!(
@@ -698,7 +831,6 @@ mod tests {
                 Err(StoreError::CapacityReached(1))
             ));
         }
-        // Once the shard is free, the same call evicts `a`.
         assert!(
             store
                 .hit_sync(&b, Algorithm::Gcra, &q, 1, now)

@@ -81,7 +81,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentinel_core::{Quota, Sentinel, Verdict};
+use sentinel_core::{Sentinel, Verdict};
 
 pub use admins::{AdminLookupError, ChatAdmins};
 pub use outcome::{CallbackAnswer, Checked, NoticeKind, NoticeMessage, Outcome, Response};
@@ -286,17 +286,6 @@ impl GuardCoreBuilder {
     }
 }
 
-/// The quota of `policy` that refused with `decision`, resolved by name.
-// TODO(lead): once `Throttled` carries the quota that refused, use it instead.
-fn refused_quota(sentinel: &Sentinel, policy: &str, limit: u32) -> Option<Quota> {
-    let limits = sentinel.policies().by_name(policy)?.limits();
-    limits
-        .iter()
-        .find(|rl| rl.quota.limit() == limit)
-        .or_else(|| limits.first())
-        .map(|rl| rl.quota)
-}
-
 impl GuardCore {
     /// Starts building a guard on `sentinel`.
     pub fn builder(sentinel: Sentinel) -> GuardCoreBuilder {
@@ -432,7 +421,7 @@ impl GuardCore {
         if let Outcome::Drop(v @ Verdict::Throttled(t)) = &c.outcome
             && let Some(reply) = &i.reply
         {
-            let quota = refused_quota(&i.sentinel, &t.policy, t.decision.limit);
+            let quota = Some(t.quota);
             window = quota.map_or(window, |q| q.period());
             let (retry_after, block_ends) = match &t.escalated {
                 Some(block) => {

@@ -81,7 +81,7 @@ use std::time::Duration;
 
 use dptree::di::DependencyMap;
 use dptree::{HandlerDescription, HandlerSignature, Type};
-use sentinel_core::{Sentinel, Verdict};
+use sentinel_core::Sentinel;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
 use teloxide::requests::Requester;
 use teloxide::types::Update;
@@ -89,10 +89,12 @@ use teloxide::types::Update;
 pub use crate::guard::Outcome;
 pub use stats::GuardStats;
 
-use crate::guard::{Checked, GuardCore, GuardCoreBuilder, Notice, ReplyContext, Response};
+use crate::guard::{
+    ChatAdmins, Checked, GuardCore, GuardCoreBuilder, Notice, ReplyContext, Response,
+};
 use crate::reachability::Reachability;
 use crate::update::{BotStatusChange, HandlerNamer, UpdateInfo, UpdateKind};
-use bot::{BotLookup, GuardBot, KNOWN, LazyBotAdmins, probe};
+use bot::{BotAdmins, BotLookup, GuardBot, KNOWN, LazyBotAdmins, probe};
 use stats::{Counters, bump};
 
 /// The default reply to a throttled user; `{secs}` becomes the whole seconds to wait.
@@ -289,9 +291,9 @@ impl Guard {
         self.shared.core.reachability()
     }
 
-    /// The guard's counters.
+    /// The guard's counters, with its engine's ([`GuardStats::engine`]).
     pub fn stats(&self) -> GuardStats {
-        self.shared.counters.snapshot()
+        self.shared.counters.snapshot(self.sentinel().stats())
     }
 
     /// Reads `update` as this guard does (namer and forced handler name applied).
@@ -319,21 +321,49 @@ impl Guard {
             Some((_, BotStatusChange::Unblocked)) => bump(&n.users_unblocked_bot),
             None => {}
         }
-        bump(match &c.outcome {
-            Outcome::Pass(_) => &n.passed,
-            Outcome::Exempt => &n.exempt,
-            Outcome::Drop(Verdict::Debounced(_)) => &n.debounced,
-            Outcome::Drop(Verdict::Blocked(_)) => &n.blocked,
-            Outcome::Drop(_) => &n.throttled,
-            Outcome::FailedClosed => &n.failed_closed,
-        });
+        // Checked verdicts are counted once, by the engine (`GuardStats::engine`).
+        if c.album_follower {
+            bump(if c.passes() {
+                &n.album_items_passed
+            } else {
+                &n.album_items_dropped
+            });
+        } else if c.outcome == Outcome::Exempt {
+            bump(&n.exempt);
+        }
         if c.notice_suppressed {
             bump(&n.notices_suppressed);
         }
     }
 
+    /// Reads and checks `update` (chat administrators asked of `bot`, if given) and counts
+    /// the outcome: what the webhook listener does first.
+    pub(crate) async fn decide<R>(&self, bot: Option<&R>, update: &Update) -> (UpdateInfo, Checked)
+    where
+        R: Requester + Send + Sync,
+    {
+        match bot {
+            Some(bot) => self.decide_with(&BotAdmins(bot), update).await,
+            None => {
+                let info = self.update_info(update);
+                let checked = self.shared.core.check(&info).await;
+                self.count(&checked);
+                (info, checked)
+            }
+        }
+    }
+
+    /// Reads and checks `update`, chat administrators asked of `admins`, and counts the
+    /// outcome: what [`Guard::handler`] does first.
+    async fn decide_with(&self, admins: &dyn ChatAdmins, update: &Update) -> (UpdateInfo, Checked) {
+        let info = self.update_info(update);
+        let checked = self.shared.core.check_with_admins(&info, admins).await;
+        self.count(&checked);
+        (info, checked)
+    }
+
     /// Sends `response` with `bot`: the callback answer and the notice.
-    async fn respond(&self, bot: &dyn GuardBot, response: Response) {
+    pub(crate) async fn respond<B: GuardBot + ?Sized>(&self, bot: &B, response: Response) {
         let n = &self.shared.counters;
         if let Some(answer) = response.callback {
             if bot.answer_callback(answer).await {
@@ -472,13 +502,12 @@ impl Guard {
                     let Some(update) = deps.try_get::<Update>() else {
                         return cont(deps).await;
                     };
-                    let info = guard.update_info(&update);
+                    // The bot is looked up only if an admin lookup needs it.
                     let admins = LazyBotAdmins {
                         lookup: &lookup,
                         deps: &deps,
                     };
-                    let checked = guard.shared.core.check_with_admins(&info, &admins).await;
-                    guard.count(&checked);
+                    let (info, checked) = guard.decide_with(&admins, &update).await;
                     if checked.passes() {
                         deps.insert(info);
                         return cont(deps).await;

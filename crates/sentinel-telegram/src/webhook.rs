@@ -22,10 +22,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(all(feature = "webhook", feature = "teloxide"))]
+mod listener;
+#[cfg(feature = "webhook")]
+mod reply;
+#[cfg(feature = "webhook")]
+mod service;
+
 use std::fmt;
 
 use serde_json::Value;
 use subtle::ConstantTimeEq;
+
+#[cfg(all(feature = "webhook", feature = "teloxide"))]
+pub use listener::{WebhookListener, teloxide_listener};
+#[cfg(feature = "webhook")]
+pub use reply::reply_body;
+#[cfg(feature = "webhook")]
+pub use service::{GuardedUpdate, WebhookService};
 
 /// The header Telegram puts the webhook secret in.
 pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
@@ -164,6 +178,11 @@ impl WebhookGuard {
     pub fn max_body(mut self, max: usize) -> Self {
         self.max_body = max;
         self
+    }
+
+    /// The body size limit in bytes.
+    pub const fn body_limit(&self) -> usize {
+        self.max_body
     }
 
     /// Checks the secret header's value and a body length **before** the body is read (pass a

@@ -120,7 +120,7 @@ fn assert_guarded(api: &FakeBotApi, seen: &Seen) {
     );
     assert_eq!(seen.callbacks_handled, 1, "the repeated press is dropped");
     let s = seen.guard.stats();
-    assert_eq!((s.throttled, s.debounced), (1, 1));
+    assert_eq!((s.engine.throttled, s.engine.debounced), (1, 1));
     assert_eq!((s.notices_sent, s.callbacks_answered), (1, 1));
     assert_eq!((s.unanswered, s.send_failures), (0, 0));
     let notices = api.sent_to(-1001);
@@ -179,7 +179,10 @@ async fn an_unknown_bot_type_starts_and_drops_unanswered() {
     assert_eq!(seen.handled, usize::try_from(QUOTA).unwrap());
     assert_eq!(seen.callbacks_handled, 1);
     let s = seen.guard.stats();
-    assert_eq!((s.throttled, s.debounced, s.unanswered), (1, 1, 2));
+    assert_eq!(
+        (s.engine.throttled, s.engine.debounced, s.unanswered),
+        (1, 1, 2)
+    );
     assert_eq!((s.notices_sent, s.callbacks_answered), (0, 0));
     assert!(api.sent_to(-1001).is_empty());
     assert_eq!(
@@ -217,6 +220,9 @@ async fn handler_for_names_a_bot_type_the_guard_does_not_know() {
     drop(token.shutdown().expect("the dispatcher is running"));
     let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     let s = guard.stats();
-    assert_eq!((s.throttled, s.notices_sent, s.unanswered), (1, 1, 0));
+    assert_eq!(
+        (s.engine.throttled, s.notices_sent, s.unanswered),
+        (1, 1, 0)
+    );
     assert_eq!(api.sent_to(-1001).len(), 1);
 }

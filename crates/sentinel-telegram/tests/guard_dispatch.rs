@@ -187,7 +187,7 @@ async fn flood_passes_exactly_the_quota_and_replies_once_per_window() {
     }
     assert_eq!(messages.get(), 5);
     let s = guard.stats();
-    assert_eq!((s.passed, s.throttled), (5, 95));
+    assert_eq!((s.engine.allowed, s.engine.throttled), (5, 95));
     assert_eq!((s.notices_sent, s.notices_suppressed), (1, 94));
     let sent = api.sent_to(7);
     assert_eq!(sent.len(), 1);
@@ -289,7 +289,7 @@ async fn button_presses_are_debounced_and_every_press_is_answered() {
     // The endpoint above does not answer; the guard answered the 19 it dropped, silently.
     assert_eq!(answers.len(), 19);
     assert!(answers.iter().all(|c| c.body.get("text").is_none()));
-    assert_eq!(guard.stats().debounced, 19);
+    assert_eq!(guard.stats().engine.debounced, 19);
     // A different button is not a duplicate.
     run(&t, &bot, update(api.callback_query(5, 5, "like:2"), 20)).await;
     assert_eq!(callbacks.get(), 2);
@@ -320,7 +320,7 @@ async fn the_same_button_under_two_messages_is_not_debounced() {
     // A second press under the same message within the window is still a duplicate.
     run(&t, &bot, update(api.callback_query_on(5, 5, 101, "ack"), 2)).await;
     assert_eq!(callbacks.get(), 2);
-    assert_eq!(guard.stats().debounced, 1);
+    assert_eq!(guard.stats().engine.debounced, 1);
 }
 
 #[tokio::test]
@@ -370,7 +370,7 @@ async fn blocked_users_reach_no_handler() {
     }
     run(&t, &bot, update(api.callback_query(9, 9, "x"), 10)).await;
     assert_eq!((messages.get(), callbacks.get()), (0, 0));
-    assert_eq!(guard.stats().blocked, 6);
+    assert_eq!(guard.stats().engine.blocked, 6);
     assert!(api.sent().is_empty(), "blocked users get no reply");
     let answers = api.calls_of("answerCallbackQuery");
     assert_eq!(answers.len(), 1, "but their button stops spinning");
@@ -737,7 +737,7 @@ async fn a_store_failure_drops_under_fail_closed_and_passes_under_fail_open() {
     }
     run(&t, &bot, update(api.callback_query(1, 1, "c"), 9)).await;
     assert_eq!((messages.get(), callbacks.get()), (0, 0));
-    assert_eq!(closed.stats().failed_closed, 4);
+    assert_eq!(closed.stats().engine.failed_closed, 4);
     assert_eq!(closed.sentinel().stats().failed_closed, 4);
     assert_eq!(
         api.calls_of("answerCallbackQuery").len(),
@@ -826,6 +826,9 @@ async fn an_escalating_throttle_tells_the_block_time_and_then_stays_silent() {
     run(&t, &bot, update(api.message(5, 5, "later"), 3)).await;
     assert_eq!(messages.get(), 1);
     let s = guard.stats();
-    assert_eq!((s.throttled, s.blocked, s.notices_sent), (1, 1, 1));
+    assert_eq!(
+        (s.engine.throttled, s.engine.blocked, s.notices_sent),
+        (1, 1, 1)
+    );
     assert_eq!(api.sent_to(5).len(), 1);
 }

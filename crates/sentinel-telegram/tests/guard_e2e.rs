@@ -157,7 +157,10 @@ async fn flood(sentinel: Sentinel, clock: &ManualClock) {
     assert_eq!(replies.len(), 1, "one reply per window: {replies:?}");
     assert_eq!(replies[0].text, SLOW_DOWN);
     let s = bot.guard.stats();
-    assert_eq!((s.passed, s.throttled, s.notices_sent), (5, 95, 1));
+    assert_eq!(
+        (s.engine.allowed, s.engine.throttled, s.notices_sent),
+        (5, 95, 1)
+    );
 
     // The next second: a fresh budget and at most one more reply.
     clock.advance(Duration::from_secs(1));
@@ -240,7 +243,7 @@ async fn twenty_presses_of_one_button_are_one_call_and_all_answered() {
         .map(|a| a.body["callback_query_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(answered, ids, "each press answered once, by its own id");
-    assert_eq!(bot.guard.stats().debounced, 19);
+    assert_eq!(bot.guard.stats().engine.debounced, 19);
     bot.stop().await;
 }
 
@@ -274,7 +277,7 @@ async fn a_blocked_user_reaches_no_handler() {
         "the button stops spinning"
     );
     assert!(bot.api.sent_to(66).is_empty(), "no reply to a blocked user");
-    assert_eq!(bot.guard.stats().blocked, 4);
+    assert_eq!(bot.guard.stats().engine.blocked, 4);
     bot.stop().await;
 }
 

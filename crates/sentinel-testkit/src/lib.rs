@@ -8,7 +8,9 @@
 )]
 
 pub mod conformance;
-pub mod fake_bot_api;
+/// The fake Telegram Bot API (its own published crate, so the demos can use it through the
+/// facade's `fake-bot-api` feature).
+pub use sentinel_fake_bot_api as fake_bot_api;
 pub mod latency_proxy;
 pub mod redis_cluster;
 pub mod redis_sentinel;

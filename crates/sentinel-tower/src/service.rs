@@ -172,7 +172,7 @@ impl<F, S, B> fmt::Debug for ResponseFuture<F, S, B> {
 struct Refused {
     kind: RefusalKind,
     retry_after: Option<Duration>,
-    policy: Option<String>,
+    policy: Option<std::sync::Arc<str>>,
 }
 
 /// What a verdict means for the request, with the rate-limit headers for its response.

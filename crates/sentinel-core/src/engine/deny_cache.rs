@@ -16,6 +16,8 @@
 //!   the cache. Changes made by other processes reach this one within the cap.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -37,6 +39,9 @@ enum Denial {
 
 #[derive(Debug, Clone)]
 struct Entry {
+    /// The question, in full: a tag (`b` blocked, `t` throttled) and each key after a
+    /// newline (keys never hold one). Compared on every hit, so a hash collision is a miss.
+    question: String,
     until: Timestamp,
     denial: Denial,
 }
@@ -50,32 +55,100 @@ pub(crate) enum Cached {
     Throttled { index: usize, decision: Decision },
 }
 
+/// The keys of the question a plan asks, for one kind of denial.
+#[derive(Clone, Copy)]
+enum Question<'p> {
+    /// Is the plan's first block key blocked?
+    Blocked(&'p str),
+    /// Does the plan (its block and limit keys, cost 1) get the same refusal?
+    Throttled(&'p Plan),
+}
+
+impl<'p> Question<'p> {
+    /// The throttle question of `plan`, when its answer can be cached: no debounce step (a
+    /// repeat would be `Debounced`, a first sighting opens a window), no escalation (each
+    /// throttle must count its strike in the store), at least one limit, cost 1.
+    fn throttled(plan: &'p Plan) -> Option<Self> {
+        if plan.debounce.is_some() || plan.strike.is_some() || plan.limits.is_empty() {
+            return None;
+        }
+        if plan.limits.iter().any(|l| l.cost != 1) {
+            return None;
+        }
+        Some(Self::Throttled(plan))
+    }
+
+    fn tag(self) -> char {
+        match self {
+            Self::Blocked(_) => 'b',
+            Self::Throttled(_) => 't',
+        }
+    }
+
+    fn keys(self) -> impl Iterator<Item = &'p str> {
+        let (one, plan) = match self {
+            Self::Blocked(k) => (Some(k), None),
+            Self::Throttled(p) => (None, Some(p)),
+        };
+        let blocks = plan
+            .into_iter()
+            .flat_map(|p| p.blocks.iter().map(String::as_str));
+        let limits = plan
+            .into_iter()
+            .flat_map(|p| p.limits.iter().map(|l| l.key.as_str()));
+        one.into_iter().chain(blocks).chain(limits)
+    }
+
+    fn hash(self, state: &RandomState) -> u64 {
+        let mut h = state.build_hasher();
+        h.write_u32(u32::from(self.tag()));
+        for k in self.keys() {
+            h.write(k.as_bytes());
+            h.write_u8(b'\n');
+        }
+        h.finish()
+    }
+
+    /// Whether `question` (an entry's) is this one. Allocation-free.
+    fn is(self, question: &str) -> bool {
+        let Some(mut rest) = question.strip_prefix(self.tag()) else {
+            return false;
+        };
+        for k in self.keys() {
+            match rest.strip_prefix('\n').and_then(|r| r.strip_prefix(k)) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
+    fn to_text(self) -> String {
+        let mut out = String::new();
+        out.push(self.tag());
+        for k in self.keys() {
+            out.push('\n');
+            out.push_str(k);
+        }
+        out
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct DenyCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, Entry>>,
-}
-
-/// The cache key of a throttle: every block and limit key, and the cost.
-fn throttle_key(plan: &Plan) -> Option<String> {
-    if plan.debounce.is_some() || plan.strike.is_some() || plan.limits.is_empty() {
-        return None;
-    }
-    if plan.limits.iter().any(|l| l.cost != 1) {
-        return None;
-    }
-    let mut key = String::from("t");
-    for k in plan.blocks.iter().chain(plan.limits.iter().map(|l| &l.key)) {
-        key.push('\n');
-        key.push_str(k);
-    }
-    Some(key)
+    /// Entries held, readable without the lock: a check on an empty cache takes no lock.
+    len: AtomicUsize,
+    hasher: RandomState,
+    entries: Mutex<HashMap<u64, Entry>>,
 }
 
 impl DenyCache {
     pub(crate) fn new(ttl: Duration) -> Self {
         Self {
             ttl,
+            len: AtomicUsize::new(0),
+            hasher: RandomState::new(),
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -84,27 +157,35 @@ impl DenyCache {
         !self.ttl.is_zero()
     }
 
-    /// The cached answer for `plan`, if one is in force at `plan.now`.
+    /// The entry answering `question`, if any.
+    fn lookup<'m>(
+        &self,
+        map: &'m HashMap<u64, Entry>,
+        question: Question<'_>,
+    ) -> Option<&'m Entry> {
+        map.get(&question.hash(&self.hasher))
+            .filter(|e| question.is(&e.question))
+    }
+
+    /// The cached answer for `plan`, if one is in force at `plan.now`. Allocation-free.
     pub(crate) fn get(&self, plan: &Plan) -> Option<Cached> {
-        if !self.enabled() {
+        if !self.enabled() || self.len.load(Ordering::Relaxed) == 0 {
             return None;
         }
         let now = plan.now;
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.is_empty() {
-            return None;
-        }
         if let Some(first) = plan.blocks.first()
             && let Some(Entry {
                 until,
                 denial: Denial::Blocked(record),
-            }) = entries.get(first)
+                ..
+            }) = self.lookup(&entries, Question::Blocked(first))
             && now < *until
         {
             return Some(Cached::Blocked(record.clone()));
         }
-        let key = throttle_key(plan)?;
-        match entries.get(&key) {
+        let question = Question::throttled(plan)?;
+        match self.lookup(&entries, question) {
             Some(Entry {
                 until,
                 denial:
@@ -113,6 +194,7 @@ impl DenyCache {
                         decision,
                         at,
                     },
+                ..
             }) if now < *until && now >= *at => {
                 let elapsed = now.saturating_since(*at);
                 let mut d = *decision;
@@ -127,15 +209,25 @@ impl DenyCache {
         }
     }
 
-    fn insert(&self, key: String, entry: Entry, now: Timestamp) {
+    fn insert(&self, question: Question<'_>, until: Timestamp, denial: Denial, now: Timestamp) {
+        let hash = question.hash(&self.hasher);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&hash) {
             entries.retain(|_, e| e.until > now);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(key, entry);
+        // A different question with the same hash is replaced: it is asked of the store again.
+        entries.insert(
+            hash,
+            Entry {
+                question: question.to_text(),
+                until,
+                denial,
+            },
+        );
+        self.len.store(entries.len(), Ordering::Relaxed);
     }
 
     /// Remembers that `plan.blocks[index]` holds `record` (only the first block key is ever
@@ -151,11 +243,9 @@ impl DenyCache {
         let until = record.expires_at.map_or(cap, |end| end.min(cap));
         if plan.now < until {
             self.insert(
-                key.clone(),
-                Entry {
-                    until,
-                    denial: Denial::Blocked(record.clone()),
-                },
+                Question::Blocked(key),
+                until,
+                Denial::Blocked(record.clone()),
                 plan.now,
             );
         }
@@ -166,7 +256,7 @@ impl DenyCache {
         if !self.enabled() {
             return;
         }
-        let Some(key) = throttle_key(plan) else {
+        let Some(question) = Question::throttled(plan) else {
             return;
         };
         let cap = plan.now.saturating_add(self.ttl);
@@ -175,14 +265,12 @@ impl DenyCache {
             .map_or(cap, |r| plan.now.saturating_add(r).min(cap));
         if plan.now < until {
             self.insert(
-                key,
-                Entry {
-                    until,
-                    denial: Denial::Throttled {
-                        index,
-                        decision: *decision,
-                        at: plan.now,
-                    },
+                question,
+                until,
+                Denial::Throttled {
+                    index,
+                    decision: *decision,
+                    at: plan.now,
                 },
                 plan.now,
             );
@@ -192,10 +280,9 @@ impl DenyCache {
     /// Forgets everything (a block or unblock through this engine).
     pub(crate) fn clear(&self) {
         if self.enabled() {
-            self.entries
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
+            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            entries.clear();
+            self.len.store(0, Ordering::Relaxed);
         }
     }
 }

@@ -1,8 +1,25 @@
 //! [`Stats`]: counters for every outcome.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A snapshot of the engine's counters.
+/// A snapshot of the engine's counters: every check made through one [`Sentinel`](crate::Sentinel)
+/// (by any adapter: the Telegram guard, the tower layer, direct calls).
+///
+/// Every check ends in exactly one of `allowed`, `throttled`, `debounced`, `blocked` or
+/// `failed_closed`, so those five add up to `checks`. Its `Display` is one line for logs:
+///
+/// ```
+/// use sentinel_core::Stats;
+///
+/// let mut s = Stats::default();
+/// (s.checks, s.allowed, s.throttled, s.debounced, s.blocked, s.escalations) = (10, 6, 2, 1, 1, 1);
+/// assert_eq!(
+///     s.to_string(),
+///     "10 checks: 6 allowed, 2 throttled, 1 debounced, 1 blocked, 0 failed closed; \
+///      1 escalations; store: 0 errors, 0 failed open, 0 by fallback; 0 hook failures"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -28,6 +45,27 @@ pub struct Stats {
     pub fallback_used: u64,
     /// Hooks that returned an error or panicked.
     pub hook_failures: u64,
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} checks: {} allowed, {} throttled, {} debounced, {} blocked, {} failed closed; \
+             {} escalations; store: {} errors, {} failed open, {} by fallback; {} hook failures",
+            self.checks,
+            self.allowed,
+            self.throttled,
+            self.debounced,
+            self.blocked,
+            self.failed_closed,
+            self.escalations,
+            self.store_errors,
+            self.failed_open,
+            self.fallback_used,
+            self.hook_failures,
+        )
+    }
 }
 
 #[derive(Debug, Default)]

@@ -1,8 +1,9 @@
 //! [`Verdict`]: what the engine decided about one event.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{BlockRecord, Decision, Fingerprint, Subject};
+use crate::{BlockRecord, Decision, Fingerprint, Quota, Subject};
 
 /// What [`Sentinel::check`](crate::Sentinel::check) decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +51,9 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Allowed {
-    /// The name of the policy applied (`_` for the default).
-    pub policy: String,
+    /// The name of the policy applied (`_` for the default). Shared with the engine, not
+    /// copied per check.
+    pub policy: Arc<str>,
     /// The rate-limit decision, when the policy has a rate limit and the store answered.
     pub decision: Option<Decision>,
     /// `true` when the store failed and [`FailMode::Open`](crate::FailMode::Open) let it pass.
@@ -75,7 +77,7 @@ pub struct Blocked {
 #[non_exhaustive]
 pub struct Debounced {
     /// The name of the policy applied.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The repeated content's fingerprint.
     pub fingerprint: Fingerprint,
     /// The debounce window.
@@ -87,11 +89,14 @@ pub struct Debounced {
 #[non_exhaustive]
 pub struct Throttled {
     /// The name of the policy applied.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The subject whose budget ran out.
     pub subject: Subject,
     /// The refusal, with `retry_after`.
     pub decision: Decision,
+    /// The quota that refused (its limit and period: "3 per minute"), so a reply can name it
+    /// without resolving the policy again.
+    pub quota: Quota,
     /// Set when this throttle was the strike that blocked the user.
     pub escalated: Option<BlockRecord>,
 }

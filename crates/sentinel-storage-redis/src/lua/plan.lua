@@ -23,10 +23,16 @@ local nl = tonumber(ARGV[5])
 local escalates = ARGV[6] == '1'
 local k = 0
 
--- 1. Blocklist: a record is in force while now < expires_at (null: until unblocked).
+-- 1. Blocklist: a record is in force while now < expires_at (null: until unblocked). All
+-- block keys in one MGET (one command, not one GET each; a key holding another type reads
+-- as absent, as MGET reads it).
+local raws = {}
+if nb > 0 then
+  raws = redis.call('MGET', unpack(KEYS, 1, nb))
+end
 for i = 1, nb do
   k = k + 1
-  local raw = redis.call('GET', KEYS[k])
+  local raw = raws[i]
   if raw then
     local ends = string.match(raw, '"expires_at":(%d+)')
     if ends then

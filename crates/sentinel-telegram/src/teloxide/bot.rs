@@ -178,3 +178,16 @@ impl ChatAdmins for LazyBotAdmins<'_> {
         }
     }
 }
+
+/// [`ChatAdmins`] through a known bot (`getChatAdministrators`).
+pub(crate) struct BotAdmins<'a, B: ?Sized>(pub(crate) &'a B);
+
+#[sentinel_core::async_trait]
+impl<B> ChatAdmins for BotAdmins<'_, B>
+where
+    B: GuardBot + ?Sized,
+{
+    async fn administrators(&self, chat_id: i64) -> Result<Vec<i64>, AdminLookupError> {
+        self.0.administrators(chat_id).await
+    }
+}

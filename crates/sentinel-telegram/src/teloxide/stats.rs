@@ -1,24 +1,40 @@
-//! [`GuardStats`]: what the guard did.
+//! [`GuardStats`]: what the guard did, around the engine's [`Stats`].
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A snapshot of the guard's counters (the engine keeps its own in
-/// [`Sentinel::stats`](sentinel_core::Sentinel::stats)).
+use sentinel_core::Stats;
+
+/// A snapshot of the guard's counters, composed with its engine's.
+///
+/// The verdicts (allowed, throttled, debounced, blocked, failed closed, escalations) are
+/// counted once, by the engine, in [`engine`](Self::engine) — the same [`Stats`] as
+/// [`Sentinel::stats`](sentinel_core::Sentinel::stats). The guard adds what only it sees:
+/// exempt updates (never checked), the replies it sent or held back, and reachability
+/// changes. When the guard's engine also serves other callers (a tower layer, direct
+/// `check` calls), their checks are in `engine` too.
+///
+/// ```
+/// use sentinel_core::Stats;
+/// use sentinel_telegram::teloxide::GuardStats;
+///
+/// let mut s = GuardStats::default();
+/// (s.engine.checks, s.engine.allowed, s.engine.throttled) = (10, 7, 3);
+/// (s.exempt, s.notices_sent, s.notices_suppressed) = (2, 1, 2);
+/// assert_eq!((s.updates(), s.handled(), s.dropped()), (12, 9, 3));
+/// assert!(s.to_string().starts_with("12 updates: 9 handled (2 exempt), 3 dropped;"));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GuardStats {
-    /// Updates passed on to the bot's handlers.
-    pub passed: u64,
-    /// Updates of an exempt type, passed without a check.
+    /// The engine's counters: one check per guarded (non-exempt) update.
+    pub engine: Stats,
+    /// Exempt updates (type, user, chat, chat admin, `bypass`), passed without a check.
     pub exempt: u64,
-    /// Updates dropped as over the rate limit.
-    pub throttled: u64,
-    /// Updates dropped as duplicates.
-    pub debounced: u64,
-    /// Updates dropped because the user or chat is blocked.
-    pub blocked: u64,
-    /// Updates dropped because the store failed under `FailMode::Closed`.
-    pub failed_closed: u64,
+    /// Later items of a passed album: they took the first item's outcome without a check.
+    pub album_items_passed: u64,
+    /// Later items of a dropped album, dropped without a check.
+    pub album_items_dropped: u64,
     /// "Too many messages" replies sent.
     pub notices_sent: u64,
     /// Replies not sent because one already went out in this window.
@@ -37,14 +53,62 @@ pub struct GuardStats {
     pub users_unblocked_bot: u64,
 }
 
+impl GuardStats {
+    /// Updates seen: checked by the engine, exempt, or later items of an album.
+    pub const fn updates(&self) -> u64 {
+        self.handled().saturating_add(self.dropped())
+    }
+
+    /// Updates passed on to the bot's handlers: allowed, exempt, or in a passed album.
+    pub const fn handled(&self) -> u64 {
+        self.engine
+            .allowed
+            .saturating_add(self.exempt)
+            .saturating_add(self.album_items_passed)
+    }
+
+    /// Updates dropped: throttled, debounced, blocked, refused because the store failed
+    /// under `FailMode::Closed`, or in a dropped album.
+    pub const fn dropped(&self) -> u64 {
+        self.engine
+            .checks
+            .saturating_sub(self.engine.allowed)
+            .saturating_add(self.album_items_dropped)
+    }
+}
+
+/// One line: the guard's own figures, then the engine's ([`Stats`]'s `Display`).
+impl fmt::Display for GuardStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} updates: {} handled ({} exempt), {} dropped; album items without a check: {} \
+             passed, {} dropped; replies: {} sent, {} suppressed, \
+             {} callbacks answered, {} failed, {} unanswered; bot blocked by {} users, unblocked by {}; \
+             engine: {}",
+            self.updates(),
+            self.handled(),
+            self.exempt,
+            self.dropped(),
+            self.album_items_passed,
+            self.album_items_dropped,
+            self.notices_sent,
+            self.notices_suppressed,
+            self.callbacks_answered,
+            self.send_failures,
+            self.unanswered,
+            self.users_blocked_bot,
+            self.users_unblocked_bot,
+            self.engine,
+        )
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) passed: AtomicU64,
     pub(crate) exempt: AtomicU64,
-    pub(crate) throttled: AtomicU64,
-    pub(crate) debounced: AtomicU64,
-    pub(crate) blocked: AtomicU64,
-    pub(crate) failed_closed: AtomicU64,
+    pub(crate) album_items_passed: AtomicU64,
+    pub(crate) album_items_dropped: AtomicU64,
     pub(crate) notices_sent: AtomicU64,
     pub(crate) notices_suppressed: AtomicU64,
     pub(crate) callbacks_answered: AtomicU64,
@@ -59,15 +123,13 @@ pub(crate) fn bump(c: &AtomicU64) {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> GuardStats {
+    pub(crate) fn snapshot(&self, engine: Stats) -> GuardStats {
         let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
         GuardStats {
-            passed: r(&self.passed),
+            engine,
             exempt: r(&self.exempt),
-            throttled: r(&self.throttled),
-            debounced: r(&self.debounced),
-            blocked: r(&self.blocked),
-            failed_closed: r(&self.failed_closed),
+            album_items_passed: r(&self.album_items_passed),
+            album_items_dropped: r(&self.album_items_dropped),
             notices_sent: r(&self.notices_sent),
             notices_suppressed: r(&self.notices_suppressed),
             callbacks_answered: r(&self.callbacks_answered),

@@ -29,7 +29,7 @@
 //! ```no_run
 //! # async fn demo() {
 //! use std::time::Duration;
-//! use sentinel_testkit::fake_bot_api::{Fault, FakeBotApi};
+//! use sentinel_fake_bot_api::{Fault, FakeBotApi};
 //!
 //! let api = FakeBotApi::start().await;
 //! // let bot = teloxide::Bot::new(api.token()).set_api_url(api.url());
@@ -42,6 +42,16 @@
 //! ```
 //!
 //! One server per test: nothing is global, and every server listens on its own port.
+//!
+//! This crate is published so that the demos can be copied into an application: the facade
+//! `sentinel` exposes it as `sentinel::fake_bot_api` behind its `fake-bot-api` feature (the
+//! quickstart runs a real teloxide bot against it when no token is set). It is a test double:
+//! [`FakeBotApi::start`] panics when no loopback port can be bound, and the assertion helpers
+//! panic when what they wait for does not happen, as a test should.
+#![expect(
+    clippy::expect_used,
+    reason = "a test double fails loudly: it runs in tests and demos, never in a service"
+)]
 
 mod html;
 mod routes;
