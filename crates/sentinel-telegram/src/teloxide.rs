@@ -1,6 +1,6 @@
 //! The teloxide adapter: a [`Guard`] a bot chains in front of its handler branches.
 //!
-//! The guard reads every update ([`Extractor::from_teloxide`]), asks the
+//! The guard reads every update ([`Extractor::from_teloxide`](crate::update::Extractor::from_teloxide)), asks the
 //! [`Sentinel`] about it, and either passes it on or **drops** it with `Break(Ok(()))`: a
 //! dropped update reaches no handler and no default handler, so a flood does not become a flood
 //! of `Unhandled update` warnings. Drops are logged at `debug` level only.
