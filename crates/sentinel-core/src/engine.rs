@@ -1,7 +1,9 @@
 //! The engine: [`Sentinel`] checks events in the order blocklist → debounce → rate limit.
 
 mod deny_cache;
+mod forget;
 mod hook;
+mod startup_check;
 mod stats;
 mod template;
 mod verdict;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::forget::SubjectKeys;
 use crate::plan::{Plan, PlanOutcome};
 use crate::{Algorithm, BlockRecord, Decision, Quota, StoreError, Timestamp};
 
@@ -95,6 +96,39 @@ pub trait Store: RateLimitStore + DebounceStore + BlocklistStore {
         crate::plan::evaluate_stepwise(self, plan).await
     }
 
+    /// Deletes every key of `keys.subject()` under `keys.prefix()` — every key
+    /// [`SubjectKeys::matches`] accepts, of any kind — and returns how many it deleted.
+    /// Keys of other subjects stay as they are.
+    ///
+    /// Not atomic against concurrent traffic: a key the subject creates while this runs may
+    /// survive (call it again once the subject is quiet, e.g. after blocking it).
+    ///
+    /// The default refuses with [`StoreError::Invalid`]: a store must be able to enumerate its
+    /// keys to forget a subject, so a custom store that can overrides it.
+    ///
+    /// # Errors
+    /// The store's errors; some keys may be deleted then.
+    async fn forget(&self, keys: &SubjectKeys) -> Result<u64, StoreError> {
+        let _ = keys;
+        Err(StoreError::Invalid(
+            "this store does not implement Store::forget (it cannot list its keys)".to_owned(),
+        ))
+    }
+
+    /// Checks that the store answers, for start-up checks
+    /// ([`SentinelBuilder::build_checked`](crate::SentinelBuilder::build_checked)).
+    ///
+    /// The default reads a blocklist key that is never written; stores with a cheaper or more
+    /// telling check (Redis: `PING` on every node) override it.
+    ///
+    /// # Errors
+    /// The store's error when it does not answer.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.blocked("sentinel-ping:bl:{g}:probe", Timestamp::from_micros(0))
+            .await
+            .map(|_| ())
+    }
+
     /// The store's synchronous form, if it decides a plan on the calling thread without
     /// waiting for anything (the memory store). The engine then calls
     /// [`SyncStore::evaluate_sync`] directly: no boxed future, and a plan buffer reused from
@@ -136,6 +170,14 @@ impl<T: Store + ?Sized> Store for Arc<T> {
 
     fn as_sync(&self) -> Option<&dyn SyncStore> {
         (**self).as_sync()
+    }
+
+    async fn forget(&self, keys: &SubjectKeys) -> Result<u64, StoreError> {
+        (**self).forget(keys).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        (**self).ping().await
     }
 }
 

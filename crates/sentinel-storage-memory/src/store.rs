@@ -24,6 +24,9 @@ type Scratch<T> = SmallVec<[T; MAX_LIMITS]>;
 use crate::entry::{Entry, gcra_step};
 use crate::shard::Shard;
 
+mod forget;
+mod listing;
+
 /// The in-process store: every storage trait of `sentinel-core`, in a sharded map.
 ///
 /// # Layout
@@ -755,6 +758,10 @@ impl DebounceStore for MemoryStore {
 impl Store for MemoryStore {
     async fn evaluate(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         self.evaluate_sync(plan)
+    }
+
+    async fn forget(&self, keys: &sentinel_core::SubjectKeys) -> Result<u64, StoreError> {
+        Ok(self.forget_sync(keys))
     }
 
     fn as_sync(&self) -> Option<&dyn SyncStore> {

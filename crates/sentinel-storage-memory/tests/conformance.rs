@@ -62,3 +62,33 @@ async fn run_all_single_shard() {
 async fn plan() {
     conformance::plan_properties(&store, &config()).await;
 }
+
+/// `forget(subject)`: the store's own key listing holds no key of the forgotten user or chat
+/// afterwards, and every other key is still there.
+#[tokio::test]
+async fn forget() {
+    conformance::forget(&store, |store, prefix| async move {
+        store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(&prefix))
+            .collect()
+    })
+    .await;
+}
+
+/// The same on a single shard (removal moves entries inside the one slab).
+#[tokio::test]
+async fn forget_single_shard() {
+    let one_shard = |clock: ManualClock| async move {
+        MemoryStore::with_config(clock, MemoryConfig::default().shards(1))
+    };
+    conformance::forget(&one_shard, |store, prefix| async move {
+        store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(&prefix))
+            .collect()
+    })
+    .await;
+}

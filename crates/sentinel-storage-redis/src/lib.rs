@@ -145,6 +145,7 @@ mod config;
 mod connection;
 mod coordination;
 mod error;
+mod forget;
 mod plan;
 mod redact;
 mod scan;

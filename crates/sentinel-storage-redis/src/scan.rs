@@ -74,26 +74,38 @@ pub(crate) async fn keys_with_prefix(
     prefix: &str,
 ) -> Result<Vec<String>, StoreError> {
     let pattern = format!("{}*", glob_escape(prefix));
+    keys_matching(store, &[pattern], &|k| k.starts_with(prefix)).await
+}
+
+/// Every key that one of `patterns` (`SCAN MATCH`, on every master of a Cluster) finds and
+/// `keep` accepts, sorted, each once.
+pub(crate) async fn keys_matching(
+    store: &RedisStore,
+    patterns: &[String],
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Vec<String>, StoreError> {
     let mut found = BTreeSet::new();
-    if store.pool().is_some() {
-        let mut cursor = 0;
-        loop {
-            let pattern = &pattern;
-            let reply: Value = store
-                .run(
-                    |mut c| async move { Ok(scan_cmd(cursor, pattern).query_async(&mut c).await?) },
-                )
-                .await?;
-            let (next, keys) = decode_page(&reply)?;
-            found.extend(keys.into_iter().filter(|k| k.starts_with(prefix)));
-            if next == 0 {
-                break;
+    for pattern in patterns {
+        if store.pool().is_some() {
+            let mut cursor = 0;
+            loop {
+                let reply: Value =
+                    store
+                        .run(|mut c| async move {
+                            Ok(scan_cmd(cursor, pattern).query_async(&mut c).await?)
+                        })
+                        .await?;
+                let (next, keys) = decode_page(&reply)?;
+                found.extend(keys.into_iter().filter(|k| keep(k)));
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            cursor = next;
+        } else {
+            #[cfg(feature = "cluster")]
+            cluster::scan(store, pattern, keep, &mut found).await?;
         }
-    } else {
-        #[cfg(feature = "cluster")]
-        cluster::scan(store, &pattern, prefix, &mut found).await?;
     }
     Ok(found.into_iter().collect())
 }
@@ -172,7 +184,7 @@ mod cluster {
     pub(super) async fn scan(
         store: &RedisStore,
         pattern: &str,
-        prefix: &str,
+        keep: &(dyn Fn(&str) -> bool + Sync),
         found: &mut BTreeSet<String>,
     ) -> Result<(), StoreError> {
         let first: Value = store
@@ -208,7 +220,7 @@ mod cluster {
                 ));
             }
             let (mut cursor, keys) = decode_page(&page)?;
-            found.extend(keys.into_iter().filter(|k| k.starts_with(prefix)));
+            found.extend(keys.into_iter().filter(|k| keep(k)));
             while cursor != 0 {
                 let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
                     host: host.clone(),
@@ -218,7 +230,7 @@ mod cluster {
                     .run(|c| route(c, scan_cmd(cursor, pattern), routing))
                     .await?;
                 let (next, keys) = decode_page(&reply)?;
-                found.extend(keys.into_iter().filter(|k| k.starts_with(prefix)));
+                found.extend(keys.into_iter().filter(|k| keep(k)));
                 cursor = next;
             }
         }

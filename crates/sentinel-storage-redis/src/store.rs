@@ -466,6 +466,14 @@ impl Store for RedisStore {
                 Err(StoreError::Timeout(self.check_timeout))
             })
     }
+
+    async fn forget(&self, keys: &sentinel_core::SubjectKeys) -> Result<u64, StoreError> {
+        self.forget_keys(keys).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        RedisStore::ping(self).await
+    }
 }
 
 impl RedisStore {

@@ -215,3 +215,25 @@ async fn engine_keys_of_one_subject_share_a_slot() {
         "{slots_per_subject:?}"
     );
 }
+
+/// `forget(subject)` on a three-master cluster: afterwards a plain `SCAN` of every master
+/// (what `redis-cli --scan` on each node does) finds no key of the forgotten user or chat,
+/// and every other key is still there. A user's keys in chats carry other hash tags than
+/// the user's own, so they live in other slots: forgetting must reach every master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_reaches_every_master() {
+    conformance::forget(&client_clock, |_store, prefix| async move {
+        let mut keys = Vec::new();
+        for node in cluster().nodes() {
+            let mut con = node.connection().await;
+            keys.extend(
+                common::all_keys(&mut con)
+                    .await
+                    .into_iter()
+                    .filter(|k| k.starts_with(&prefix)),
+            );
+        }
+        keys
+    })
+    .await;
+}

@@ -65,3 +65,18 @@ async fn scopes() {
 async fn plan() {
     conformance::plan_properties(&store, &config()).await;
 }
+
+/// `forget(subject)`: afterwards a plain `SCAN` of the server (what `redis-cli --scan` does)
+/// finds no key of the forgotten user or chat, and every other key is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget() {
+    conformance::forget(&store, |_store, prefix| async move {
+        let mut con = server().connection().await;
+        common::all_keys(&mut con)
+            .await
+            .into_iter()
+            .filter(|k| k.starts_with(&prefix))
+            .collect()
+    })
+    .await;
+}

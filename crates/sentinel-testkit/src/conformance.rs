@@ -12,6 +12,7 @@
 //!   formulation; debounce = a map of open windows; blocklist = a map of records with expiry),
 //!   on random sequences of (advance time, operation) steps, asserting identical results;
 //! * **debounce and blocklist** scripts (expiry, listing, unblocking) and **key isolation**;
+//! * **forgetting a subject** ([`forget`]): every key of a user or chat goes, no other key;
 //! * **the plan operation** ([`Store::evaluate`], what the engine calls once per update) on
 //!   random sequences of plans — blocks, debounce, up to three limits of different
 //!   algorithms (a refusal consumes none), escalation — mixed with admin blocks, against a
@@ -55,6 +56,7 @@
 //! [`Decision::is_never`]: sentinel_core::Decision::is_never
 
 mod coordination;
+mod forget;
 mod model;
 mod plan;
 mod properties;
@@ -73,6 +75,7 @@ pub use coordination::{
     CoordinationClock, CoordinationFactory, CoordinationModel, coordination,
     coordination_properties, coordination_scripts,
 };
+pub use forget::forget;
 pub use plan::plan_properties;
 pub use properties::{blocklist_properties, debounce_properties, rate_limit_properties};
 pub use records::{blocklist_scripts, debounce_scripts, key_isolation};
