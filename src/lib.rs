@@ -25,16 +25,16 @@ pub use sentinel_telegram as telegram;
 #[doc(inline)]
 pub use telemon_alerts as alerts;
 
-/// HTTP rate limiting: a tower `Layer` over the engine for axum and any tower stack (feature
-/// `tower`).
-#[cfg(feature = "tower")]
-#[doc(inline)]
-pub use sentinel_tower as tower;
 /// A fake Telegram Bot API on a loopback port, for tests and demos (feature `fake-bot-api`):
 /// an unmodified teloxide bot runs against it. The quickstart uses it when no token is set.
 #[cfg(feature = "fake-bot-api")]
 #[doc(inline)]
 pub use sentinel_fake_bot_api as fake_bot_api;
+/// HTTP rate limiting: a tower `Layer` over the engine for axum and any tower stack (feature
+/// `tower`).
+#[cfg(feature = "tower")]
+#[doc(inline)]
+pub use sentinel_tower as tower;
 
 /// The names most programs need, in one `use sentinel::prelude::*;`.
 pub mod prelude {

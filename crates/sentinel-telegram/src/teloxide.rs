@@ -1,10 +1,14 @@
 //! The teloxide adapter: a [`Guard`] a bot chains in front of its handler branches.
 //!
-//! The guard reads every update ([`Extractor::from_teloxide`]), asks the
+//! The guard reads every update ([`Extractor::from_teloxide`](crate::update::Extractor::from_teloxide)), asks the
 //! [`Sentinel`] about it, and either passes it on or **drops** it with `Break(Ok(()))`: a
 //! dropped update reaches no handler and no default handler, so a flood does not become a flood
 //! of `Unhandled update` warnings. Drops are logged at `debug` level only.
 //!
+//! - **Any bot type.** [`Guard::handler`] answers through the dispatcher's own bot: teloxide's
+//!   `Bot` or any stack of the `Throttle`, `DefaultParseMode` and `CacheMe` adaptors around it,
+//!   found at run time (the handler's type cannot name the bot's: see [`Guard::handler`]).
+//!   Other bot types: [`Guard::handler_for`].
 //! - **Subscriptions stay exact.** teloxide derives `allowed_updates` from the handler tree;
 //!   the guard's description is `DpHandlerDescription::entry()`, which observes nothing, so
 //!   adding it changes nothing about which updates the bot receives.
@@ -64,7 +68,7 @@
 //! }
 //! ```
 
-mod admins;
+mod bot;
 mod extract;
 mod stats;
 
@@ -78,19 +82,19 @@ use std::time::Duration;
 use dptree::di::DependencyMap;
 use dptree::{HandlerDescription, HandlerSignature, Type};
 use sentinel_core::Sentinel;
-use teloxide::Bot;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
-use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
-use teloxide::requests::{Request, Requester};
-use teloxide::types::{CallbackQueryId, ChatId, MessageId, ReplyParameters, ThreadId, Update};
+use teloxide::requests::Requester;
+use teloxide::types::Update;
 
 pub use crate::guard::Outcome;
 pub use stats::GuardStats;
 
-use crate::guard::{Checked, GuardCore, GuardCoreBuilder, Notice, ReplyContext, Response};
+use crate::guard::{
+    ChatAdmins, Checked, GuardCore, GuardCoreBuilder, Notice, ReplyContext, Response,
+};
 use crate::reachability::Reachability;
 use crate::update::{BotStatusChange, HandlerNamer, UpdateInfo, UpdateKind};
-use admins::BotAdmins;
+use bot::{BotAdmins, BotLookup, GuardBot, KNOWN, LazyBotAdmins, probe};
 use stats::{Counters, bump};
 
 /// The default reply to a throttled user; `{secs}` becomes the whole seconds to wait.
@@ -333,118 +337,193 @@ impl Guard {
     }
 
     /// Reads and checks `update` (chat administrators asked of `bot`, if given) and counts
-    /// the outcome: what [`Guard::handler_for`] and the webhook listener do first.
+    /// the outcome: what the webhook listener does first.
     pub(crate) async fn decide<R>(&self, bot: Option<&R>, update: &Update) -> (UpdateInfo, Checked)
     where
         R: Requester + Send + Sync,
     {
-        let info = self.update_info(update);
-        let checked = match bot {
-            Some(bot) => {
-                let admins = BotAdmins(bot);
-                self.shared.core.check_with_admins(&info, &admins).await
+        match bot {
+            Some(bot) => self.decide_with(&BotAdmins(bot), update).await,
+            None => {
+                let info = self.update_info(update);
+                let checked = self.shared.core.check(&info).await;
+                self.count(&checked);
+                (info, checked)
             }
-            None => self.shared.core.check(&info).await,
-        };
+        }
+    }
+
+    /// Reads and checks `update`, chat administrators asked of `admins`, and counts the
+    /// outcome: what [`Guard::handler`] does first.
+    async fn decide_with(&self, admins: &dyn ChatAdmins, update: &Update) -> (UpdateInfo, Checked) {
+        let info = self.update_info(update);
+        let checked = self.shared.core.check_with_admins(&info, admins).await;
         self.count(&checked);
         (info, checked)
     }
 
     /// Sends `response` with `bot`: the callback answer and the notice.
-    pub(crate) async fn respond<R: Requester>(&self, bot: &R, response: Response) {
+    pub(crate) async fn respond<B: GuardBot + ?Sized>(&self, bot: &B, response: Response) {
         let n = &self.shared.counters;
         if let Some(answer) = response.callback {
-            // Built in a block so no request value (maybe not `Send`) lives across an await.
-            let send = {
-                let req = bot.answer_callback_query(CallbackQueryId(answer.callback_query_id));
-                match answer.text {
-                    Some(text) => req.text(text).send(),
-                    None => req.send(),
-                }
-            };
-            let sent = send.await;
-            match sent {
-                Ok(_) => bump(&n.callbacks_answered),
-                Err(_) => {
-                    bump(&n.send_failures);
-                    tracing::debug!("sentinel guard: answerCallbackQuery failed");
-                }
+            if bot.answer_callback(answer).await {
+                bump(&n.callbacks_answered);
+            } else {
+                bump(&n.send_failures);
+                tracing::debug!("sentinel guard: answerCallbackQuery failed");
             }
         }
         let Some(notice) = response.notice else {
             return;
         };
-        let reply_to = notice
-            .reply_to_message_id
-            .and_then(|m| i32::try_from(m).ok());
-        let thread = notice.thread_id.and_then(|t| i32::try_from(t).ok());
-        let send = {
-            let mut req = bot.send_message(ChatId(notice.chat_id), notice.text);
-            if let Some(m) = reply_to {
-                req = req.reply_parameters(
-                    ReplyParameters::new(MessageId(m)).allow_sending_without_reply(),
-                );
-            }
-            if let Some(t) = thread {
-                req = req.message_thread_id(ThreadId(MessageId(t)));
-            }
-            req.send()
-        };
-        let sent = send.await;
-        match sent {
-            Ok(_) => bump(&n.notices_sent),
-            Err(_) => {
-                bump(&n.send_failures);
-                tracing::debug!("sentinel guard: the notice failed");
-            }
+        if bot.send_notice(notice).await {
+            bump(&n.notices_sent);
+        } else {
+            bump(&n.send_failures);
+            tracing::debug!("sentinel guard: the notice failed");
         }
     }
 
-    /// The guard as a dptree handler for a bot of type [`teloxide::Bot`]: chain it in front of
-    /// the branches, `dptree::entry().chain(guard.handler()).branch(…)`.
+    /// The guard as a dptree handler: chain it in front of the branches,
+    /// `dptree::entry().chain(guard.handler()).branch(…)`.
+    ///
+    /// Works with whatever bot the dispatcher was built with: teloxide's `Bot` or any stack of
+    /// the `Throttle`, `DefaultParseMode` and `CacheMe` adaptors around it (`Throttle<Bot>`,
+    /// `DefaultParseMode<Throttle<Bot>>`, …). The guard finds that bot in the dispatcher's
+    /// dependencies when it needs it (to answer a dropped update or to ask for chat
+    /// administrators) and answers through it, so the adaptors apply to its answers too.
+    ///
+    /// Why not by type inference: `Dispatcher::builder(bot, handler)` takes an
+    /// `UpdateHandler<E>`, whose type does not mention the bot type, and dptree checks handler
+    /// inputs by `TypeId` when the dispatcher is built. So this handler declares no bot type
+    /// (a dispatcher never fails to start because of it) and looks the known bot types up at
+    /// run time. For a bot type outside that list (your own adaptor, `Trace`,
+    /// `ErasedRequester`…) use [`Guard::handler_for`]; with `handler()` such a bot still gets
+    /// every update checked and dropped, but its dropped updates go unanswered, a warning is
+    /// logged once and [`GuardStats::unanswered`] counts them.
     ///
     /// Passed updates continue with an [`UpdateInfo`] added to the dependencies, so endpoints
     /// can take it as a parameter.
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, Policy, PolicyRegistry, Quota, Scope, Sentinel, SystemClock};
+    /// use sentinel_storage_memory::MemoryStore;
+    /// use sentinel_telegram::teloxide::Guard;
+    /// use std::sync::Arc;
+    /// use teloxide::{adaptors::DefaultParseMode, dispatching::UpdateHandler, prelude::*};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policy = Policy::new().rate_limit(Quota::per_minute(20)?, Algorithm::SlidingWindow, Scope::User);
+    /// let sentinel = Sentinel::builder()
+    ///     .store(Arc::new(MemoryStore::new(SystemClock)))
+    ///     .policies(PolicyRegistry::single(policy)?)
+    ///     .build()?;
+    /// let guard = Guard::new(sentinel);
+    /// let tree: UpdateHandler<teloxide::RequestError> = dptree::entry()
+    ///     .chain(guard.handler())
+    ///     .branch(Update::filter_message().endpoint(
+    ///         |bot: DefaultParseMode<Bot>, msg: Message| async move {
+    ///             bot.send_message(msg.chat.id, "<b>pong</b>").await?;
+    ///             Ok(())
+    ///         },
+    ///     ));
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// # let _enter = rt.enter();
+    /// let bot = Bot::new("1:token").parse_mode(teloxide::types::ParseMode::Html);
+    /// // Builds (dptree's type check passes) and runs with the adapted bot.
+    /// let _dispatcher = Dispatcher::builder(bot, tree).build();
+    /// # Ok(())
+    /// # }
+    /// ```
     #[track_caller]
     pub fn handler<E>(&self) -> UpdateHandler<E>
     where
         E: Send + Sync + 'static,
     {
-        self.handler_for::<Bot, E>()
+        self.make_handler(BotLookup::new(KNOWN), None)
     }
 
-    /// [`Guard::handler`] for any bot type `R` (`Throttle<Bot>`, `DefaultParseMode<Bot>`, …):
-    /// the type the dispatcher was built with, used to answer callback queries and reply.
+    /// [`Guard::handler`] answering through a bot of exactly type `R`: for a bot type the
+    /// guard does not find by itself (see [`Guard::handler`]). `R` must be the type the
+    /// dispatcher was built with; dptree checks that when the dispatcher is built (and
+    /// `DispatcherBuilder::build` panics with the missing type's name and this call's
+    /// location if it is not).
+    ///
+    /// ```
+    /// use sentinel_core::{Algorithm, Policy, PolicyRegistry, Quota, Scope, Sentinel, SystemClock};
+    /// use sentinel_storage_memory::MemoryStore;
+    /// use sentinel_telegram::teloxide::Guard;
+    /// use std::sync::Arc;
+    /// use teloxide::{dispatching::UpdateHandler, prelude::*};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let policy = Policy::new().rate_limit(Quota::per_minute(20)?, Algorithm::SlidingWindow, Scope::User);
+    /// # let sentinel = Sentinel::builder()
+    /// #     .store(Arc::new(MemoryStore::new(SystemClock)))
+    /// #     .policies(PolicyRegistry::single(policy)?)
+    /// #     .build()?;
+    /// let guard = Guard::new(sentinel);
+    /// // Names the bot type; here one the guard would also find by itself.
+    /// type MyBot = teloxide::adaptors::DefaultParseMode<Bot>;
+    /// let tree: UpdateHandler<teloxide::RequestError> =
+    ///     dptree::entry().chain(guard.handler_for::<MyBot, _>());
+    /// # let _ = tree;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[track_caller]
     pub fn handler_for<R, E>(&self) -> UpdateHandler<E>
     where
         R: Requester + Clone + Send + Sync + 'static,
         E: Send + Sync + 'static,
     {
+        self.make_handler(BotLookup::new(&[probe::<R>]), Some(Type::of::<R>()))
+    }
+
+    /// The handler: `lookup` finds the bot; `bot_type`, if any, is declared to dptree.
+    #[track_caller]
+    fn make_handler<E>(&self, lookup: BotLookup, bot_type: Option<Type>) -> UpdateHandler<E>
+    where
+        E: Send + Sync + 'static,
+    {
         let at = Location::caller();
         let guard = self.clone();
+        let lookup = Arc::new(lookup);
+        let mut obligations = BTreeMap::from([(Type::of::<Update>(), at)]);
+        if let Some(ty) = bot_type {
+            obligations.insert(ty, at);
+        }
         dptree::from_fn_with_description(
             DpHandlerDescription::entry(),
             move |mut deps: DependencyMap, cont| {
                 let guard = guard.clone();
+                let lookup = Arc::clone(&lookup);
                 async move {
                     let Some(update) = deps.try_get::<Update>() else {
                         return cont(deps).await;
                     };
-                    let bot = deps.try_get::<R>();
-                    let (info, checked) = guard.decide(bot.as_deref(), &update).await;
+                    // The bot is looked up only if an admin lookup needs it.
+                    let admins = LazyBotAdmins {
+                        lookup: &lookup,
+                        deps: &deps,
+                    };
+                    let (info, checked) = guard.decide_with(&admins, &update).await;
                     if checked.passes() {
                         deps.insert(info);
                         return cont(deps).await;
                     }
-                    if let Some(bot) = bot {
-                        guard.respond(bot.as_ref(), checked.response).await;
+                    let response = checked.response;
+                    if response.callback.is_some() || response.notice.is_some() {
+                        match lookup.find(&deps) {
+                            Some(bot) => guard.respond(bot.as_ref(), response).await,
+                            None => bump(&guard.shared.counters.unanswered),
+                        }
                     }
                     ControlFlow::Break(Ok(()))
                 }
             },
             HandlerSignature::Other {
-                obligations: BTreeMap::from([(Type::of::<Update>(), at), (Type::of::<R>(), at)]),
+                obligations,
                 guaranteed_outcomes: BTreeSet::from([Type::of::<UpdateInfo>()]),
                 conditional_outcomes: BTreeSet::new(),
                 continues: true,

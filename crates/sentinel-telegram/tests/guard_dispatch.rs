@@ -147,8 +147,16 @@ fn dispatcher_type_check_accepts_the_guarded_tree() {
         &deps![bot],
         &[Type::of::<Update>(), Type::of::<Me>()],
     );
-    // A dispatcher for another bot type fails at start-up, not silently at run time.
-    let sig = t.sig().clone();
+    // `handler()` names no bot type, so a dispatcher with any bot type (here a `u8`) passes.
+    dptree::type_check(
+        t.sig(),
+        &deps![42u8],
+        &[Type::of::<Update>(), Type::of::<Me>()],
+    );
+    // `handler_for::<R>` names `R`: a dispatcher for another bot type fails at start-up, not
+    // silently at run time.
+    let named: Tree = dptree::entry().chain(guard.handler_for::<Bot, _>());
+    let sig = named.sig().clone();
     let wrong = std::panic::catch_unwind(move || {
         dptree::type_check(
             &sig,
@@ -158,7 +166,7 @@ fn dispatcher_type_check_accepts_the_guarded_tree() {
     });
     assert!(
         wrong.is_err(),
-        "the guard declares the bot type it answers with"
+        "handler_for declares the bot type it answers with"
     );
 }
 

@@ -161,7 +161,10 @@ async fn exempt_admin(on: On) {
     assert_eq!(bot.handled_where(|u, _| u == member), 5);
     assert_eq!(bot.api.calls_of("getChatAdministrators").len(), 1);
     let s = bot.guard.stats();
-    assert_eq!((s.exempt, s.engine.allowed, s.engine.throttled), (100, 5, 15));
+    assert_eq!(
+        (s.exempt, s.engine.allowed, s.engine.throttled),
+        (100, 5, 15)
+    );
     bot.stop().await;
 }
 

@@ -47,6 +47,10 @@ pub struct GuardStats {
     pub callbacks_answered: u64,
     /// Replies or answers that Telegram refused or that failed in transit.
     pub send_failures: u64,
+    /// Dropped updates left unanswered because [`Guard::handler`](super::Guard::handler)
+    /// did not find the dispatcher's bot (a bot type outside the known adaptor stacks: use
+    /// [`Guard::handler_for`](super::Guard::handler_for)).
+    pub unanswered: u64,
     /// Users marked as having blocked the bot (`my_chat_member` → `kicked`).
     pub users_blocked_bot: u64,
     /// Users marked as reachable again (`my_chat_member` → `member`).
@@ -84,7 +88,7 @@ impl fmt::Display for GuardStats {
             f,
             "{} updates: {} handled ({} exempt), {} dropped; album items without a check: {} \
              passed, {} dropped; replies: {} sent, {} suppressed, \
-             {} callbacks answered, {} failed; bot blocked by {} users, unblocked by {}; \
+             {} callbacks answered, {} failed, {} unanswered; bot blocked by {} users, unblocked by {}; \
              engine: {}",
             self.updates(),
             self.handled(),
@@ -96,6 +100,7 @@ impl fmt::Display for GuardStats {
             self.notices_suppressed,
             self.callbacks_answered,
             self.send_failures,
+            self.unanswered,
             self.users_blocked_bot,
             self.users_unblocked_bot,
             self.engine,
@@ -115,6 +120,7 @@ pub(crate) struct Counters {
     pub(crate) notices_suppressed: Count,
     pub(crate) callbacks_answered: Count,
     pub(crate) send_failures: Count,
+    pub(crate) unanswered: Count,
     pub(crate) users_blocked_bot: Count,
     pub(crate) users_unblocked_bot: Count,
 }
@@ -133,6 +139,8 @@ impl Default for Counters {
             notices_suppressed: Count::new(GUARD_NOTICES_TOTAL, &[("result", "suppressed")]),
             callbacks_answered: Count::new(GUARD_CALLBACKS_ANSWERED_TOTAL, &[]),
             send_failures: Count::new(GUARD_SEND_FAILURES_TOTAL, &[]),
+            // Dropped updates the guard could not answer (a bot type it cannot name).
+            unanswered: Count::new(GUARD_NOTICES_TOTAL, &[("result", "unanswered")]),
             users_blocked_bot: Count::new(
                 GUARD_BOT_BLOCKED_CHANGES_TOTAL,
                 &[("change", "blocked")],
@@ -161,6 +169,7 @@ impl Counters {
             notices_suppressed: r(&self.notices_suppressed),
             callbacks_answered: r(&self.callbacks_answered),
             send_failures: r(&self.send_failures),
+            unanswered: r(&self.unanswered),
             users_blocked_bot: r(&self.users_blocked_bot),
             users_unblocked_bot: r(&self.users_unblocked_bot),
         }
