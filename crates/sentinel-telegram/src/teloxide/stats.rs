@@ -130,7 +130,10 @@ impl Default for Counters {
     fn default() -> Self {
         Self {
             exempt: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "exempt")]),
-            album_items_passed: Count::new(GUARD_UPDATES_TOTAL, &[("outcome", "album_item_passed")]),
+            album_items_passed: Count::new(
+                GUARD_UPDATES_TOTAL,
+                &[("outcome", "album_item_passed")],
+            ),
             album_items_dropped: Count::new(
                 GUARD_UPDATES_TOTAL,
                 &[("outcome", "album_item_dropped")],
