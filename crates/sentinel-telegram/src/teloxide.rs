@@ -94,7 +94,9 @@ use crate::guard::{
 };
 use crate::reachability::Reachability;
 use crate::update::{BotStatusChange, HandlerNamer, UpdateInfo, UpdateKind};
-use bot::{BotAdmins, BotLookup, GuardBot, KNOWN, LazyBotAdmins, probe};
+#[cfg(feature = "webhook")]
+use bot::BotAdmins;
+use bot::{BotLookup, GuardBot, KNOWN, LazyBotAdmins, probe};
 use stats::{Counters, bump};
 
 /// The default reply to a throttled user; `{secs}` becomes the whole seconds to wait.
@@ -338,6 +340,7 @@ impl Guard {
 
     /// Reads and checks `update` (chat administrators asked of `bot`, if given) and counts
     /// the outcome: what the webhook listener does first.
+    #[cfg(feature = "webhook")]
     pub(crate) async fn decide<R>(&self, bot: Option<&R>, update: &Update) -> (UpdateInfo, Checked)
     where
         R: Requester + Send + Sync,

@@ -179,9 +179,11 @@ impl ChatAdmins for LazyBotAdmins<'_> {
     }
 }
 
-/// [`ChatAdmins`] through a known bot (`getChatAdministrators`).
+/// [`ChatAdmins`] through a known bot (`getChatAdministrators`); the webhook listener's.
+#[cfg(feature = "webhook")]
 pub(crate) struct BotAdmins<'a, B: ?Sized>(pub(crate) &'a B);
 
+#[cfg(feature = "webhook")]
 #[sentinel_core::async_trait]
 impl<B> ChatAdmins for BotAdmins<'_, B>
 where
