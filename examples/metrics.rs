@@ -7,6 +7,17 @@
 //! The example floods the engine (one user sends 10 events against a limit of 3), scrapes its
 //! own `/metrics` once over HTTP and prints the `sentinel_` lines. With `--serve` it keeps
 //! serving on `127.0.0.1:9184` (or `METRICS_ADDR`) for a real Prometheus until Ctrl-C.
+//!
+//! As a crate of its own, it needs (`cargo xtask ci` builds it exactly so):
+//!
+//! ```toml
+//! [dependencies]
+//! sentinel = { version = "0.1", default-features = false, features = ["memory", "metrics"] }
+//! metrics-exporter-prometheus = { version = "0.18", default-features = false }
+//! axum = { version = "0.8", default-features = false, features = ["tokio", "http1"] }
+//! reqwest = { version = "0.12", default-features = false, features = ["rustls-tls"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
+//! ```
 #![expect(clippy::print_stdout, reason = "an example prints what it scraped")]
 
 use std::error::Error;

@@ -88,8 +88,15 @@ async fn failovers_mid_flood_then_the_promoted_replicas_decide() {
         .await
         .unwrap()
         .unwrap();
+    // The old master learns of its demotion from the new master's epoch, a moment after the
+    // promotion: poll for it (bounded), as for the promotion itself.
+    let demoted = async {
+        while is_master(&cluster.nodes()[1]).await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
     assert!(
-        !is_master(&cluster.nodes()[1]).await,
+        tokio::time::timeout(WAIT, demoted).await.is_ok(),
         "the old master is a replica now"
     );
     for f in &floods {

@@ -185,10 +185,13 @@ pub async fn store_decides_again(engine: &Sentinel, deadline: Duration) {
         let v = tokio::time::timeout(HANG, engine.check(&event))
             .await
             .expect("hung");
-        assert!(
-            matches!(v, Ok(Verdict::Throttled(_))),
-            "over the limit: {v:?}"
-        );
-        return;
+        match v {
+            Ok(Verdict::Throttled(_)) => return,
+            // Still switching (a slot moved between the two checks): another user.
+            Ok(Verdict::Allowed(ref a)) if a.degraded => {}
+            Err(Error::Store(_)) => {}
+            other => panic!("over the limit: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
