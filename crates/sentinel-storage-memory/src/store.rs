@@ -446,21 +446,8 @@ impl MemoryStore {
             return Ok(());
         };
         loop {
-            let current = self.entries.load(Ordering::Relaxed);
-            if current < max {
-                if self
-                    .entries
-                    .compare_exchange_weak(
-                        current,
-                        current + 1,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-                {
-                    return Ok(());
-                }
-                continue;
+            if increment_below(&self.entries, max) {
+                return Ok(());
             }
             let now = self.clock.now().as_micros();
             if now < self.no_room_until.load(Ordering::Relaxed) {
@@ -514,21 +501,8 @@ impl MemoryStore {
             return Ok(());
         };
         loop {
-            let current = self.records.load(Ordering::Relaxed);
-            if current < max {
-                if self
-                    .records
-                    .compare_exchange_weak(
-                        current,
-                        current + 1,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-                {
-                    return Ok(());
-                }
-                continue;
+            if increment_below(&self.records, max) {
+                return Ok(());
             }
             let now = self.clock.now().as_micros();
             let mut removed = shard.purge_expired_records(now);
@@ -797,6 +771,16 @@ impl BlocklistStore for MemoryStore {
     ) -> Result<Vec<(String, BlockRecord)>, StoreError> {
         Ok(self.list_blocked_sync(prefix, now))
     }
+}
+
+/// Adds one to `counter` if it is below `max` (atomically, against concurrent callers);
+/// `false` when it is at `max` already (the caller makes room and tries again).
+fn increment_below(counter: &AtomicUsize, max: usize) -> bool {
+    counter
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+            (current < max).then_some(current + 1)
+        })
+        .is_ok()
 }
 
 #[cfg(test)]
