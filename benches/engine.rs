@@ -13,6 +13,8 @@
 //! After criterion's figures, the memory workloads run once more interleaved in short slices
 //! (so a busy machine slows them alike) and are printed as ratios to the raw step.
 //!
+//! `ENGINE_PROFILE=a` or `b` runs one memory workload alone (for `perf record`).
+//!
 //! Memory checks are driven by a no-op-waker `block_on`: the memory store never waits, so
 //! the figure is the engine's own cost, not an async runtime's.
 #![allow(
@@ -64,8 +66,27 @@ fn rate_limit_only() -> Policy {
     Policy::new().rate_limit(quota(), Algorithm::Gcra, Scope::User)
 }
 
+/// The rate limit + debounce workload. The clock moves 2 ms each time the 1,000 users have
+/// taken a turn (so each debounce window, 1 ms, has ended when its user comes round again);
+/// the limit's emission interval (4 ms) stays ahead of that, so the user's rate-limit state
+/// stays live, as an active user's does: what the check adds over (a) is the debounce step (a
+/// fresh debounce key each time, an expired one swept).
 fn with_debounce() -> Policy {
-    rate_limit_only().debounce(Duration::from_millis(1), Scope::User)
+    Policy::new()
+        .rate_limit(
+            Quota::new(1_000_000, Duration::from_secs(4_000)).unwrap(),
+            Algorithm::Gcra,
+            Scope::User,
+        )
+        .debounce(Duration::from_millis(1), Scope::User)
+}
+
+/// Fingerprints of distinct contents, computed before timing (hashing a message's text is the
+/// caller's work when it builds the event, not the check's).
+fn fingerprints() -> Vec<Fingerprint> {
+    (0..4_096u64)
+        .map(|n| Fingerprint::of(n.to_le_bytes()))
+        .collect()
 }
 
 fn engine(policy: Policy, clock: &ManualClock) -> Sentinel {
@@ -124,7 +145,8 @@ fn memory(c: &mut Criterion) {
     // New content each time: every check is a first sighting (a debounce write) and granted.
     let clock = ManualClock::new(NOW);
     let bb = engine(with_debounce(), &clock);
-    let mut n = 0u64;
+    let mut n = 0usize;
+    let fps = fingerprints();
     let mut fresh: Vec<Event> = events.clone();
     g.bench_function(
         "Sentinel::check (b) rate limit + debounce + blocklist",
@@ -137,7 +159,7 @@ fn memory(c: &mut Criterion) {
                     clock.advance(Duration::from_millis(2));
                 }
                 let e = &mut fresh[i];
-                *e = e.clone().with_fingerprint(Fingerprint::of(n.to_le_bytes()));
+                *e = e.clone().with_fingerprint(fps[n % fps.len()]);
                 black_box(block_on(bb.check(e)).unwrap())
             });
         },
@@ -250,7 +272,8 @@ fn memory_ratios() {
     let clock_b = ManualClock::new(NOW);
     let bb = engine(with_debounce(), &clock_b);
     let mut fresh = events.clone();
-    let mut n = 0u64;
+    let fps = fingerprints();
+    let mut n = 0usize;
     let mut totals = [Duration::ZERO; 4];
     let mut i = 0;
     for _ in 0..ROUNDS {
@@ -284,7 +307,7 @@ fn memory_ratios() {
                 clock_b.advance(Duration::from_millis(2));
             }
             let e = &mut fresh[i];
-            *e = e.clone().with_fingerprint(Fingerprint::of(n.to_le_bytes()));
+            *e = e.clone().with_fingerprint(fps[n % fps.len()]);
             black_box(block_on(bb.check(e)).unwrap());
         }
         totals[3] += t.elapsed();
@@ -304,7 +327,54 @@ fn memory_ratios() {
     );
 }
 
+/// `ENGINE_PROFILE=a` (or `b`): runs workload (a) or (b) alone for 4 s and prints its time
+/// per check, for a profiler (`perf record`) to see the engine and nothing else.
+fn profile(which: &str) {
+    let clock = ManualClock::new(NOW);
+    let debounce = which == "b";
+    let e = engine(
+        if debounce {
+            with_debounce()
+        } else {
+            rate_limit_only()
+        },
+        &clock,
+    );
+    let mut events: Vec<Event> = (0..USERS as i64)
+        .map(|u| {
+            Event::new()
+                .with_user(100_000_000 + u)
+                .with_chat(100_000_000 + u)
+        })
+        .collect();
+    let fps = fingerprints();
+    let start = Instant::now();
+    let (mut i, mut n) = (0, 0usize);
+    while start.elapsed() < Duration::from_secs(4) {
+        for _ in 0..10_000 {
+            i = (i + 1) % USERS;
+            n += 1;
+            if debounce {
+                if i == 0 {
+                    clock.advance(Duration::from_millis(2));
+                }
+                let ev = &mut events[i];
+                *ev = ev.clone().with_fingerprint(fps[n % fps.len()]);
+            }
+            black_box(block_on(e.check(&events[i])).unwrap());
+        }
+    }
+    println!(
+        "({which}) {:.1} ns per check",
+        start.elapsed().as_secs_f64() * 1e9 / n as f64
+    );
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("ENGINE_PROFILE") {
+        profile(&which);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

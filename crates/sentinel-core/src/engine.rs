@@ -95,6 +95,8 @@ struct Inner {
     probe_every_us: u64,
     /// While `now < fallback_until`, the fallback store decides.
     fallback_until: AtomicU64,
+    /// Whether any hook is registered (then only the async `check` can run them).
+    has_hooks: bool,
     on_throttled: Vec<Hook>,
     on_debounced: Vec<Hook>,
     on_blocked: Vec<Hook>,
@@ -137,17 +139,13 @@ impl Sentinel {
         // that this future stays small: one allocation, beside a network round trip.
         let verdict = match self.decide_now(event, now) {
             Some(Ok(verdict)) => verdict,
-            Some(Err(err)) => Box::pin(self.on_store_error(err, event, now)).await?,
+            Some(Err(err)) => match self.fail_now(err, event) {
+                Ok(result) => result?,
+                Err(err) => Box::pin(self.on_fallback(err, event, now)).await?,
+            },
             None => Box::pin(self.decide_with_fail_mode(event, now)).await?,
         };
-        let counter = match &verdict {
-            Verdict::Allowed(_) => &inner.counters.allowed,
-            Verdict::Blocked(_) => &inner.counters.blocked,
-            Verdict::Debounced(_) => &inner.counters.debounced,
-            Verdict::Throttled(_) => &inner.counters.throttled,
-        };
-        bump(counter);
-        inner.metrics.verdict(&inner.policies, event, &verdict);
+        self.count(event, &verdict);
         let hooks = match &verdict {
             Verdict::Allowed(_) => &[][..],
             Verdict::Blocked(_) => &inner.on_blocked[..],
@@ -159,6 +157,67 @@ impl Sentinel {
             Box::pin(self.run_hooks(hooks, event, &verdict)).await;
         }
         Ok(verdict)
+    }
+
+    /// [`check`](Self::check) without a future, when the engine can decide on this thread:
+    /// a synchronous primary store (memory), no fallback store and no hooks. `None` otherwise,
+    /// having decided nothing: call `check` then. Same verdicts, counters and metrics as
+    /// `check`; for callers that poll many events and want no future per event (the tower
+    /// layer calls it first).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sentinel_core::{Algorithm, Event, ManualClock, Policy, PolicyRegistry, Quota, Scope, Sentinel, Timestamp};
+    /// use sentinel_storage_memory::MemoryStore;
+    ///
+    /// let clock = ManualClock::new(Timestamp::from_secs(1_000));
+    /// let sentinel = Sentinel::builder()
+    ///     .store(Arc::new(MemoryStore::new(clock.clone())))
+    ///     .clock(clock)
+    ///     .policies(PolicyRegistry::single(
+    ///         Policy::new().rate_limit(Quota::per_minute(1)?, Algorithm::Gcra, Scope::User),
+    ///     )?)
+    ///     .build()?;
+    /// let event = Event::new().with_user(42);
+    /// assert!(sentinel.check_now(&event).expect("memory decides at once")?.is_allowed());
+    /// assert!(!sentinel.check_now(&event).expect("memory decides at once")?.is_allowed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`check`](Self::check): [`Error::Store`] only when the store fails and the fail mode
+    /// is [`FailMode::Closed`].
+    pub fn check_now(&self, event: &Event) -> Option<Result<Verdict, Error>> {
+        let inner = &self.inner;
+        if inner.fallback.is_some() || inner.has_hooks {
+            return None;
+        }
+        let sync = inner.store.as_sync()?;
+        bump(&inner.counters.checks);
+        let now = inner.clock.now();
+        let verdict = match self.decide_sync(inner.store.as_ref(), sync, event, now) {
+            Ok(verdict) => verdict,
+            // Without a fallback store the fail mode decides at once (open or closed).
+            Err(err) => match self.fail_now(err, event).ok()? {
+                Ok(verdict) => verdict,
+                Err(err) => return Some(Err(err)),
+            },
+        };
+        self.count(event, &verdict);
+        Some(Ok(verdict))
+    }
+
+    /// Counts `verdict` (counters and metrics).
+    fn count(&self, event: &Event, verdict: &Verdict) {
+        let inner = &self.inner;
+        let counter = match verdict {
+            Verdict::Allowed(_) => &inner.counters.allowed,
+            Verdict::Blocked(_) => &inner.counters.blocked,
+            Verdict::Debounced(_) => &inner.counters.debounced,
+            Verdict::Throttled(_) => &inner.counters.throttled,
+        };
+        bump(counter);
+        inner.metrics.verdict(&inner.policies, event, verdict);
     }
 
     async fn run_hooks(&self, hooks: &[Hook], event: &Event, verdict: &Verdict) {
@@ -209,35 +268,61 @@ impl Sentinel {
         event: &Event,
         now: Timestamp,
     ) -> Result<Verdict, Error> {
+        match self.fail_now(err, event) {
+            Ok(result) => result,
+            Err(err) => self.on_fallback(err, event, now).await,
+        }
+    }
+
+    /// The fallback store decides, after the primary's `err`.
+    async fn on_fallback(
+        &self,
+        err: StoreError,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, Error> {
+        let inner = &self.inner;
+        let Some(fallback) = &inner.fallback else {
+            return Err(Error::Store(err));
+        };
+        tracing::warn!(error = %err, "sentinel store failed; deciding with the fallback store");
+        inner.fallback_until.store(
+            now.as_micros().saturating_add(inner.probe_every_us),
+            Ordering::Release,
+        );
+        bump(&inner.counters.fallback_used);
+        inner.metrics.fallback_used();
+        Ok(self.decide(fallback.as_ref(), event, now).await?)
+    }
+
+    /// The fail mode's answer to a primary store's error when it needs no store: open or
+    /// closed (and a fallback mode without a fallback store, which is closed). `Err(err)` when
+    /// the fallback store decides. Counts the error either way.
+    fn fail_now(
+        &self,
+        err: StoreError,
+        event: &Event,
+    ) -> Result<Result<Verdict, Error>, StoreError> {
         let inner = &self.inner;
         bump(&inner.counters.store_errors);
         match (inner.fail_mode, &inner.fallback) {
-            (FailMode::Fallback, Some(fallback)) => {
-                tracing::warn!(error = %err, "sentinel store failed; deciding with the fallback store");
-                inner.fallback_until.store(
-                    now.as_micros().saturating_add(inner.probe_every_us),
-                    Ordering::Release,
-                );
-                bump(&inner.counters.fallback_used);
-                inner.metrics.fallback_used();
-                Ok(self.decide(fallback.as_ref(), event, now).await?)
-            }
+            (FailMode::Fallback, Some(_)) => Err(err),
             (FailMode::Closed, _) | (FailMode::Fallback, None) => {
                 tracing::warn!(error = %err, "sentinel store failed; refusing (fail closed)");
                 bump(&inner.counters.failed_closed);
                 inner.metrics.failed_closed();
-                Err(Error::Store(err))
+                Ok(Err(Error::Store(err)))
             }
             (FailMode::Open, _) => {
                 tracing::warn!(error = %err, "sentinel store failed; allowing (fail open)");
                 bump(&inner.counters.failed_open);
                 inner.metrics.failed_open();
                 let (name, policy) = inner.policies.resolve_event(event);
-                Ok(Verdict::Allowed(Allowed {
+                Ok(Ok(Verdict::Allowed(Allowed {
                     policy: Arc::clone(&inner.templates.get(name, policy).name),
                     decision: None,
                     degraded: true,
-                }))
+                })))
             }
         }
     }
@@ -276,7 +361,7 @@ impl Sentinel {
         let mut buf = PlanBuf::new();
         inner
             .templates
-            .fill(&mut buf, &template, policy, event, now);
+            .fill(&mut buf, &template, policy, event, now, true);
         let plan = &buf.plan;
         let outcome = match self.cached(plan) {
             Some(outcome) => outcome,
@@ -306,17 +391,22 @@ impl Sentinel {
         let inner = &self.inner;
         let (name, policy) = inner.policies.resolve_event(event);
         let template = inner.templates.get(name, policy);
+        let blocks = sync.may_hold_blocks();
         with_plan_buf(|buf| {
-            inner.templates.fill(buf, &template, policy, event, now);
+            inner
+                .templates
+                .fill(buf, &template, policy, event, now, blocks);
             let plan = &buf.plan;
             let outcome = match self.cached(plan) {
                 Some(outcome) => outcome,
                 None => {
-                    let started = inner.metrics.store_timer();
+                    // Not timed: a synchronous store decides in tens of nanoseconds, less
+                    // than reading the clock twice would cost (the latency histogram is for
+                    // stores that wait); its errors are still counted.
                     let result = sync.evaluate_sync(plan);
                     inner
                         .metrics
-                        .store_call(started, store, inner.store.as_ref(), &result);
+                        .store_error(store, inner.store.as_ref(), &result);
                     let outcome = result?;
                     self.remember(plan, &outcome);
                     outcome
@@ -761,6 +851,9 @@ impl SentinelBuilder {
                 fail_mode: self.fail_mode,
                 probe_every_us: duration_to_micros(self.probe_every),
                 fallback_until: AtomicU64::new(0),
+                has_hooks: !(self.on_throttled.is_empty()
+                    && self.on_debounced.is_empty()
+                    && self.on_blocked.is_empty()),
                 on_throttled: self.on_throttled,
                 on_debounced: self.on_debounced,
                 on_blocked: self.on_blocked,

@@ -212,39 +212,10 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Appends the decimal form of `v` (what `write!(out, "{v}")` writes), two digits at a time
-/// and in one copy, without the formatting machinery: keys are written on every check.
+/// Appends the decimal form of `v` (what `write!(out, "{v}")` writes) without the formatting
+/// machinery: keys are written on every check.
 pub(crate) fn push_i64(out: &mut String, v: i64) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    // A sign and 20 digits (u64::MAX has 20).
-    let mut buf = [0u8; 21];
-    let mut at = buf.len();
-    let mut n = v.unsigned_abs();
-    while n >= 100 {
-        let pair = usize::try_from(n % 100).unwrap_or(0) * 2;
-        n /= 100;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    }
-    if n >= 10 {
-        let pair = usize::try_from(n).unwrap_or(0) * 2;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    } else {
-        at -= 1;
-        // `n < 10`.
-        buf[at] = b'0' + n as u8;
-    }
-    if v < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    // ASCII digits and a sign: always valid UTF-8, copied in one go.
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends a subject's encoded form ([`Subject::encode`]).

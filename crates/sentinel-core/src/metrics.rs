@@ -19,9 +19,10 @@
 pub const VERDICTS_TOTAL: &str = "sentinel_verdicts_total";
 /// Counter: blocks created by escalation, by `policy`.
 pub const ESCALATIONS_TOTAL: &str = "sentinel_escalations_total";
-/// Histogram: seconds one plan evaluation took in the store, by `store` (`primary`,
-/// `fallback`, only with a fallback store), failed calls included. Deny-cache answers make
-/// no store call.
+/// Histogram: seconds one plan evaluation took in a store that waits (Redis), by `store`
+/// (`primary`, `fallback`, only with a fallback store), failed calls included. Deny-cache
+/// answers make no store call; a synchronous store (memory) decides in nanoseconds and is not
+/// timed (reading the clock would cost more than its decision).
 pub const STORE_CALL_DURATION_SECONDS: &str = "sentinel_store_call_duration_seconds";
 /// Counter: failed plan evaluations, by `store` (`primary`, `fallback`) and `kind`
 /// (`unavailable`, `timeout`, `protocol`, `capacity`, `invalid`).
@@ -178,6 +179,15 @@ mod imp {
             StoreTimer(Instant::now())
         }
 
+        /// The handles of `store`: the primary's or the fallback's.
+        fn store_handles(&self, store: &dyn Store, primary: &dyn Store) -> Option<&StoreHandles> {
+            if std::ptr::addr_eq(store, primary) {
+                Some(&self.primary)
+            } else {
+                self.fallback.as_ref()
+            }
+        }
+
         /// A plan evaluation by `store` ended with `result`.
         pub(crate) fn store_call<T>(
             &self,
@@ -186,15 +196,22 @@ mod imp {
             primary: &dyn Store,
             result: &Result<T, StoreError>,
         ) {
-            let handles = if std::ptr::addr_eq(store, primary) {
-                &self.primary
-            } else if let Some(fallback) = &self.fallback {
-                fallback
-            } else {
-                return;
-            };
-            handles.seconds.record(started.0.elapsed());
-            if let Err(e) = result {
+            if let Some(handles) = self.store_handles(store, primary) {
+                handles.seconds.record(started.0.elapsed());
+            }
+            self.store_error(store, primary, result);
+        }
+
+        /// A plan evaluation by `store` ended with `result`, not timed (a synchronous store).
+        pub(crate) fn store_error<T>(
+            &self,
+            store: &dyn Store,
+            primary: &dyn Store,
+            result: &Result<T, StoreError>,
+        ) {
+            if let Err(e) = result
+                && let Some(handles) = self.store_handles(store, primary)
+            {
                 handles.error(e).increment(1);
             }
         }
@@ -249,6 +266,14 @@ mod imp {
         pub(crate) fn store_call<T>(
             &self,
             _: StoreTimer,
+            _: &dyn Store,
+            _: &dyn Store,
+            _: &Result<T, StoreError>,
+        ) {
+        }
+        #[inline(always)]
+        pub(crate) fn store_error<T>(
+            &self,
             _: &dyn Store,
             _: &dyn Store,
             _: &Result<T, StoreError>,

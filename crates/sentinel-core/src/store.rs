@@ -160,6 +160,15 @@ pub trait SyncStore: Send + Sync {
     /// # Errors
     /// The store's errors; nothing is decided then.
     fn evaluate_sync(&self, plan: &Plan) -> Result<PlanOutcome, StoreError>;
+
+    /// Whether the store may hold a blocklist record at this instant. When it answers
+    /// `false`, the engine leaves the block keys out of the plan (there is nothing to find
+    /// under them), so a check on a store with no blocks writes one key fewer per subject.
+    /// A block stored concurrently by another thread then applies from that thread's next
+    /// check on, as if this check had come first. The default, `true`, always asks.
+    fn may_hold_blocks(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]

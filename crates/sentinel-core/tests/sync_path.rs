@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sentinel_core::{
-    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Escalation, Event,
-    ManualClock, Plan, PlanOutcome, Policy, PolicyRegistry, Quota, RateLimitStore, Scope, Sentinel,
-    Store, StoreError, Subject, Timestamp, Verdict, async_trait,
+    Algorithm, BlockRecord, BlocklistStore, DebounceStore, Decision, Error, Escalation, Event,
+    FailMode, ManualClock, Plan, PlanOutcome, Policy, PolicyRegistry, Quota, RateLimitStore, Scope,
+    Sentinel, Store, StoreError, Subject, Timestamp, Verdict, async_trait,
 };
-use sentinel_storage_memory::MemoryStore;
+use sentinel_storage_memory::{MemoryConfig, MemoryStore};
 
 fn registry() -> PolicyRegistry {
     PolicyRegistry::builder()
@@ -320,5 +320,138 @@ async fn throttled_verdicts_carry_the_refusing_quota() {
         let t = throttled(s.check(&e).await.unwrap());
         assert_eq!(t.quota, per_hour, "sync hidden: {hide_sync}");
         assert_eq!(&*t.policy, "_");
+    }
+}
+
+/// While the memory store holds no block record, the plan leaves the block keys out
+/// ([`SyncStore::may_hold_blocks`](sentinel_core::SyncStore::may_hold_blocks)); a block
+/// stored meanwhile, by another engine on the same store, applies from the next check, and
+/// lifting it lets the user through again.
+#[tokio::test]
+async fn a_block_stored_by_another_engine_applies_at_the_next_check() {
+    let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let (a, admin) = (engine(store.clone(), &clock), engine(store.clone(), &clock));
+    let e = Event::new().with_user(1).with_chat(7);
+    assert!(a.check(&e).await.unwrap().is_allowed());
+    admin
+        .block(&Subject::Chat(7), None, "spam", "ops")
+        .await
+        .unwrap();
+    match a.check(&e).await.unwrap() {
+        Verdict::Blocked(b) => assert_eq!(b.subject, Subject::Chat(7)),
+        other => panic!("expected the chat's block, got {other:?}"),
+    }
+    admin.unblock(&Subject::Chat(7)).await.unwrap();
+    clock.advance(Duration::from_secs(2));
+    assert!(a.check(&e).await.unwrap().is_allowed());
+}
+
+/// `check_now` decides exactly as `check` (verdicts and counters, on two engines fed the same
+/// events), and declines — deciding nothing — where it cannot decide on this thread: a store
+/// that waits, an engine with hooks. A store error meets the fail mode at once.
+#[tokio::test]
+async fn check_now_decides_as_check_and_declines_what_it_cannot() {
+    let start = Timestamp::from_secs(1_700_000_000);
+    let (ca, cb) = (ManualClock::new(start), ManualClock::new(start));
+    let now_engine = engine(Arc::new(MemoryStore::new(ca.clone())), &ca);
+    let async_engine = engine(Arc::new(MemoryStore::new(cb.clone())), &cb);
+    let events = [
+        Event::new().with_user(1).with_chat(1).with_content("a"),
+        Event::new().with_user(1).with_chat(1).with_content("a"),
+        Event::new().with_user(1).with_chat(1).with_handler("esc"),
+        Event::new()
+            .with_user(2)
+            .with_chat(2)
+            .with_handler("deb")
+            .with_custom_key("k")
+            .with_content("x"),
+        Event::new()
+            .with_user(2)
+            .with_chat(2)
+            .with_handler("deb")
+            .with_custom_key("k")
+            .with_content("x"),
+    ];
+    for round in 0..6 {
+        for (i, e) in events.iter().enumerate() {
+            let a = now_engine
+                .check_now(e)
+                .expect("memory decides at once")
+                .unwrap();
+            let b = async_engine.check(e).await.unwrap();
+            assert_eq!(a, b, "round {round}, event {i}");
+        }
+        ca.advance(Duration::from_millis(150));
+        cb.advance(Duration::from_millis(150));
+    }
+    let stats = now_engine.stats();
+    assert_eq!(stats, async_engine.stats());
+    assert!(
+        stats.throttled > 0 && stats.debounced > 0 && stats.escalations > 0,
+        "{stats:?}"
+    );
+
+    // Declined: nothing decided, nothing counted.
+    let clock = ManualClock::new(start);
+    let one = || {
+        PolicyRegistry::single(Policy::new().rate_limit(
+            Quota::per_minute(1).unwrap(),
+            Algorithm::Gcra,
+            Scope::User,
+        ))
+        .unwrap()
+    };
+    let waits = Sentinel::builder()
+        .store(Arc::new(AsyncOnly(MemoryStore::new(clock.clone()))))
+        .clock(clock.clone())
+        .policies(one())
+        .build()
+        .unwrap();
+    let hooked = Sentinel::builder()
+        .store(Arc::new(MemoryStore::new(clock.clone())))
+        .clock(clock.clone())
+        .policies(one())
+        .on_throttled(|_| async { Ok(()) })
+        .build()
+        .unwrap();
+    let e = Event::new().with_user(9);
+    for s in [&waits, &hooked] {
+        assert!(s.check_now(&e).is_none());
+        assert_eq!(s.stats().checks, 0);
+        // The one unit of the minute is still there.
+        assert!(s.check(&e).await.unwrap().is_allowed());
+    }
+
+    // A store error (the key cap, no room): the fail mode answers at once.
+    for (mode, degraded) in [(FailMode::Open, true), (FailMode::Closed, false)] {
+        let full = Arc::new(MemoryStore::with_config(
+            clock.clone(),
+            MemoryConfig::default().max_keys(Some(1)),
+        ));
+        let s = Sentinel::builder()
+            .store(full)
+            .clock(clock.clone())
+            .policies(one())
+            .fail_mode(mode)
+            .build()
+            .unwrap();
+        assert!(
+            s.check_now(&Event::new().with_user(1))
+                .unwrap()
+                .unwrap()
+                .is_allowed()
+        );
+        let second = s.check_now(&Event::new().with_user(2)).unwrap();
+        match (second, degraded) {
+            (Ok(Verdict::Allowed(a)), true) => assert!(a.degraded),
+            (Err(Error::Store(StoreError::CapacityReached(_))), false) => {}
+            (other, _) => panic!("{mode:?}: {other:?}"),
+        }
+        let stats = s.stats();
+        assert_eq!(
+            (stats.store_errors, stats.failed_open, stats.failed_closed),
+            (1, u64::from(degraded), u64::from(!degraded))
+        );
     }
 }

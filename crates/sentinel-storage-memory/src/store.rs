@@ -747,6 +747,10 @@ impl SyncStore for MemoryStore {
     fn evaluate_sync(&self, plan: &Plan) -> Result<PlanOutcome, StoreError> {
         MemoryStore::evaluate_sync(self, plan)
     }
+
+    fn may_hold_blocks(&self) -> bool {
+        self.records.load(Ordering::Relaxed) > 0
+    }
 }
 
 #[async_trait]

@@ -117,7 +117,8 @@ impl Templates {
     }
 
     /// Fills `buf.plan` for `event` under `policy` at `now` (the plan the engine hands the
-    /// store), reusing the strings `buf` holds.
+    /// store), reusing the strings `buf` holds. `blocks: false` leaves the block keys out
+    /// (a store that holds no block record, [`SyncStore::may_hold_blocks`](crate::SyncStore::may_hold_blocks)).
     pub(crate) fn fill(
         &self,
         buf: &mut PlanBuf,
@@ -125,6 +126,7 @@ impl Templates {
         policy: &Policy,
         event: &Event,
         now: Timestamp,
+        blocks: bool,
     ) {
         buf.plan.now = now;
         if let Some(d) = buf.plan.debounce.take() {
@@ -134,10 +136,14 @@ impl Templates {
             buf.spare_strike = Some(s);
         }
         // Blocks: the user's, then the chat's, written over the previous plan's strings.
-        let ids = [
-            event.user().map(|u| ('u', u)),
-            event.chat().map(|c| ('c', c)),
-        ];
+        let ids = if blocks {
+            [
+                event.user().map(|u| ('u', u)),
+                event.chat().map(|c| ('c', c)),
+            ]
+        } else {
+            [None, None]
+        };
         let mut n = 0;
         for (tag, id) in ids.into_iter().flatten() {
             if n == buf.plan.blocks.len() {
