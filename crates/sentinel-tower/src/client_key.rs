@@ -33,13 +33,36 @@ use crate::decimal::push_decimal;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey {
     text: String,
+    /// [`ClientKey::id`], computed with the text (it is needed on every request).
+    id: i64,
+}
+
+/// The first 8 bytes of `digest`, as the id.
+fn id_of_digest(digest: &[u8]) -> i64 {
+    let mut bytes = [0u8; 8];
+    if let Some(head) = digest.get(..8) {
+        bytes.copy_from_slice(head);
+    }
+    i64::from_be_bytes(bytes)
+}
+
+/// The id of a key with no structure of its own: the first 8 bytes of its text's SHA-256.
+fn id_of_text(text: &str) -> i64 {
+    id_of_digest(&Sha256::digest(text.as_bytes()))
+}
+
+impl ClientKey {
+    fn hashed(text: String) -> Self {
+        let id = id_of_text(&text);
+        Self { text, id }
+    }
 }
 
 impl ClientKey {
     /// An address; IPv6 addresses are grouped by their first `ipv6_prefix` bits (1–128;
     /// out-of-range values are clamped). IPv4-mapped IPv6 addresses count as IPv4.
     pub fn ip(ip: IpAddr, ipv6_prefix: u8) -> Self {
-        let text = match ip.to_canonical() {
+        match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 // Written by hand: this runs on every request, and `Display` pads and checks
                 // widths it does not need here.
@@ -51,7 +74,11 @@ impl ClientKey {
                     }
                     push_decimal(&mut text, u64::from(octet));
                 }
-                text
+                // The address itself under a tag no client's IPv6 network starts with
+                // (`7fff:ffff::/32` is reserved): no hashing on the request path.
+                let [a, b, c, d] = v4.octets();
+                let id = i64::from_be_bytes([0x7f, 0xff, 0xff, 0xff, a, b, c, d]);
+                Self { text, id }
             }
             IpAddr::V6(v6) => {
                 let prefix = ipv6_prefix.clamp(1, 128);
@@ -68,10 +95,20 @@ impl ClientKey {
                 );
                 text.push('-');
                 push_decimal(&mut text, u64::from(prefix));
-                text
+                if prefix <= 64 {
+                    // The network's first 64 bits are the network (the rest are zero).
+                    let bits = network.octets();
+                    let mut head = [0u8; 8];
+                    head.copy_from_slice(&bits[..8]);
+                    Self {
+                        text,
+                        id: i64::from_be_bytes(head),
+                    }
+                } else {
+                    Self::hashed(text)
+                }
             }
-        };
-        Self { text }
+        }
     }
 
     /// An API key or other secret credential: only its SHA-256 (128 bits, hex) is kept, so
@@ -81,14 +118,16 @@ impl ClientKey {
         let mut text = String::with_capacity(4 + 32);
         text.push_str("key-");
         text.push_str(&hex::encode(&digest[..16]));
-        Self { text }
+        // The digest is already a hash of the secret: its first bytes are the id.
+        Self {
+            text,
+            id: id_of_digest(&digest),
+        }
     }
 
     /// An authenticated user (an id or name of your own).
     pub fn user(user: impl fmt::Display) -> Self {
-        Self {
-            text: format!("user-{user}"),
-        }
+        Self::hashed(format!("user-{user}"))
     }
 
     /// A route template (`/users/{id}`): every client of the route together.
@@ -96,14 +135,12 @@ impl ClientKey {
         let mut text = String::with_capacity(6 + route.len());
         text.push_str("route-");
         text.push_str(route);
-        Self { text }
+        Self::hashed(text)
     }
 
     /// A value from your own function.
     pub fn custom(value: impl fmt::Display) -> Self {
-        Self {
-            text: format!("fn-{value}"),
-        }
+        Self::hashed(format!("fn-{value}"))
     }
 
     /// The key as text (`ip4-192.0.2.1`, `ip6-2001_db8__-64`, `key-3a7b…`, `user-42`).
@@ -116,13 +153,21 @@ impl ClientKey {
         self.text
     }
 
-    /// The 64-bit id the engine's blocklist and escalation use for this client: the first 8
-    /// bytes of the SHA-256 of [`ClientKey::as_str`].
-    pub fn id(&self) -> i64 {
-        let digest = Sha256::digest(self.text.as_bytes());
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(&digest[..8]);
-        i64::from_be_bytes(bytes)
+    /// The 64-bit id the engine's blocklist and escalation use for this client, computed once
+    /// with the key: an IPv4 address is its 32 bits under the tag `0x7fffffff`; an IPv6
+    /// network of up to 64 bits is its first 64 bits; an API key is the first 8 bytes of its
+    /// SHA-256; any other key (a longer IPv6 prefix, a user, a route, your own value) is the
+    /// first 8 bytes of the SHA-256 of [`ClientKey::as_str`]. The same key gives the same id
+    /// in every process and version.
+    ///
+    /// ```
+    /// use sentinel_tower::ClientKey;
+    /// assert_eq!(ClientKey::ip("192.0.2.1".parse()?, 64).id(), 0x7fff_ffff_c000_0201);
+    /// assert_eq!(ClientKey::ip("2001:db8:1:2::10".parse()?, 64).id(), 0x2001_0db8_0001_0002);
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    pub const fn id(&self) -> i64 {
+        self.id
     }
 
     /// The blocklist subject of this client, for [`Sentinel::block`](sentinel_core::Sentinel::block)
@@ -139,8 +184,8 @@ impl ClientKey {
     /// sentinel.block(&abuser.subject(), Some(Duration::from_secs(3600)), "scraping", "ops").await?;
     /// # Ok(()) }
     /// ```
-    pub fn subject(&self) -> Subject {
-        Subject::User(self.id())
+    pub const fn subject(&self) -> Subject {
+        Subject::User(self.id)
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,8 +21,9 @@ use crate::{Refusal, RefusalKind, RequestInfo};
 /// The engine's answer, awaited by the response future.
 ///
 /// `Sentinel::check` is an `async fn`: its future has no name, so holding it in a named
-/// future needs one allocation per request. It is the only one the layer adds; the inner
-/// service's future is held inline.
+/// future needs one allocation per request. Only checks that wait (Redis) take it: the memory
+/// store decides in `call` through `Sentinel::check_now`. The inner service's future is held
+/// inline.
 type CheckFuture =
     Pin<Box<dyn Future<Output = Result<Verdict, sentinel_core::Error>> + Send + 'static>>;
 
@@ -95,12 +96,9 @@ where
             event = event.with_handler(policy);
         }
         let event = event.with_custom_key(client.into_string());
-        let sentinel = config.sentinel.clone();
-        let mut check: CheckFuture = Box::pin(async move { sentinel.check(&event).await });
-        // The memory store answers without waiting: decide now and, on a pass, call the
-        // service that was polled ready, with no clone and no second state. A check that waits
-        // (Redis) is polled again with the caller's waker when the response future is polled.
-        if let Poll::Ready(verdict) = check.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        // The memory store answers on this thread (`check_now`): on a pass, call the service
+        // that was polled ready, with no future of the engine's, no clone and no second state.
+        if let Some(verdict) = config.sentinel.check_now(&event) {
             let (state, headers) = match outcome(config, verdict) {
                 Outcome::Pass(headers) => (
                     State::Call {
@@ -116,6 +114,10 @@ where
                 headers,
             };
         }
+        // A check that waits (Redis, hooks, a fallback store): polled with the caller's waker
+        // when the response future is polled.
+        let sentinel = config.sentinel.clone();
+        let check: CheckFuture = Box::pin(async move { sentinel.check(&event).await });
         // The service that was polled ready serves this request; a clone takes its place.
         let clone = self.inner.clone();
         let service = std::mem::replace(&mut self.inner, clone);
