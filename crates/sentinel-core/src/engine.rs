@@ -503,7 +503,7 @@ impl Sentinel {
                     subject: Subject::for_event(limit.scope, event),
                     decision,
                     quota: limit.quota,
-                    escalated,
+                    escalated: escalated.map(Box::new),
                 })
             }
         })

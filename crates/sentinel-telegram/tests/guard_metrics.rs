@@ -130,10 +130,11 @@ async fn a_scripted_flood_through_the_guard_records_exact_counts() {
         snap.counter(DENY_CACHE_HITS_TOTAL, &[("verdict", "throttled")]),
         94
     );
-    assert_eq!(
+    // The memory store decides on the calling thread and is not timed (the histogram is for
+    // stores that wait; `sentinel-core/tests/metrics.rs` counts its samples on one).
+    assert!(
         snap.histogram(STORE_CALL_DURATION_SECONDS, &[("store", "primary")])
-            .len(),
-        5 + 1 + 20
+            .is_empty()
     );
     // No label carries a user or chat id.
     for series in snap.series() {

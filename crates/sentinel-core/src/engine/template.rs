@@ -8,7 +8,7 @@
 //! per-thread buffer reused from check to check, so an allowed check allocates nothing once
 //! its strings have grown to their size.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::key::KeyParts;
@@ -279,22 +279,18 @@ impl PlanBuf {
 }
 
 thread_local! {
-    /// The plan buffer of checks on synchronous stores on this thread (taken out while a
-    /// check uses it).
-    static PLAN: Cell<Option<Box<PlanBuf>>> = const { Cell::new(None) };
+    /// The plan buffer of checks on synchronous stores on this thread (borrowed while a check
+    /// uses it).
+    static PLAN: RefCell<PlanBuf> = const { RefCell::new(PlanBuf::new()) };
 }
 
-/// Runs `f` with this thread's plan buffer: taken out of the thread-local for the call and
-/// put back after, so a check nested inside another on one thread (a store calling the
-/// engine) simply gets a fresh buffer.
-pub(crate) fn with_plan_buf<R>(f: impl FnOnce(&mut PlanBuf) -> R) -> R {
-    let mut buf = PLAN
-        .try_with(Cell::take)
+/// Runs `f` with this thread's plan buffer, borrowed in place (one thread-local access per
+/// check). A check nested inside another on one thread (a store calling the engine) finds it
+/// borrowed and gets a fresh buffer, as does a check while the thread is being torn down.
+pub(crate) fn with_plan_buf<R>(mut f: impl FnMut(&mut PlanBuf) -> R) -> R {
+    // `f` runs once: on the thread's buffer, or else (borrowed, or torn down) on a fresh one.
+    PLAN.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| f(&mut buf)))
         .ok()
         .flatten()
-        .unwrap_or_else(|| Box::new(PlanBuf::new()));
-    let out = f(&mut buf);
-    // Fails only while the thread is being torn down; the buffer is then just dropped.
-    let _ = PLAN.try_with(|cell| cell.set(Some(buf)));
-    out
+        .unwrap_or_else(|| f(&mut PlanBuf::new()))
 }

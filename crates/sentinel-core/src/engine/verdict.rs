@@ -97,6 +97,7 @@ pub struct Throttled {
     /// The quota that refused (its limit and period: "3 per minute"), so a reply can name it
     /// without resolving the policy again.
     pub quota: Quota,
-    /// Set when this throttle was the strike that blocked the user.
-    pub escalated: Option<BlockRecord>,
+    /// Set when this throttle was the strike that blocked the user. Boxed: it is rare, and a
+    /// smaller verdict is cheaper to hand back on every check.
+    pub escalated: Option<Box<BlockRecord>>,
 }
