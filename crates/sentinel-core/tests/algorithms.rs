@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sentinel_core::{Algorithm, Decision, Quota, RateLimitState, Timestamp};
+use sentinel_core::{Algorithm, Decision, Quota, RateLimitState, SlidingWindowState, Timestamp};
 
 /// Sliding window, the naive way: keep every granted event, count those still in the window.
 #[derive(Default)]
@@ -215,6 +215,23 @@ proptest! {
         let mut model = NaiveFixed::default();
         let (limit, period) = (u128::from(c.limit), u128::from(c.period_us));
         agrees_with_model(&c, Algorithm::FixedWindow, |now, cost| model.step(now, limit, period, cost))?;
+    }
+
+    /// `SlidingWindowState::decide` (the trial stores make before consuming several limits) is
+    /// the decision `step` makes, at every point of a random run, and records nothing.
+    #[test]
+    fn sliding_window_decide_is_step_without_recording(c in case()) {
+        let q = quota(&c);
+        let mut state = SlidingWindowState::default();
+        let mut now = c.start;
+        for (adv, cost) in c.steps {
+            now = now.saturating_add(adv);
+            let at = Timestamp::from_micros(now);
+            let before = state.clone();
+            let tried = SlidingWindowState::decide(state.log.iter().copied(), at, &q, cost);
+            prop_assert_eq!(&state, &before);
+            prop_assert_eq!(tried, state.step(at, &q, cost), "at {} cost {}", now, cost);
+        }
     }
 
     /// `retry_after` is exact for every algorithm: waiting it succeeds, waiting 1 µs less fails.

@@ -59,6 +59,15 @@ fn registry() -> PolicyRegistry {
             "custom",
             Policy::new().rate_limit(q(1_000_000), Algorithm::Gcra, Scope::Custom),
         )
+        .policy(
+            "stack",
+            // Stacked limits with sliding logs: every limit is tried before any is consumed,
+            // the logs where they lie.
+            Policy::new()
+                .rate_limit(q(10_000), Algorithm::SlidingWindow, Scope::User)
+                .rate_limit(q(10_000), Algorithm::SlidingWindow, Scope::Chat)
+                .rate_limit(q(1_000_000), Algorithm::Gcra, Scope::Global),
+        )
         .build()
         .unwrap()
 }
@@ -87,6 +96,9 @@ fn events() -> Vec<Event> {
             .with_custom_key("a key: with {braces} and spaces that is long enough to hash"),
         // A handler without a policy of its own: the default.
         base(6).with_handler("help"),
+        base(9).with_handler("stack"),
+        // One user alone in the chat (its sliding log stays one entry long).
+        Event::new().with_user(10).with_handler("stack"),
         Event::new().with_chat(-7),
     ]
 }

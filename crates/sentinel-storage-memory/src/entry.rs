@@ -261,9 +261,38 @@ impl Entry {
         cost: u32,
         now: Timestamp,
     ) -> Decision {
+        // A sliding log is tried where it lies (copying it would allocate on every update of
+        // a multi-limit plan).
+        if algorithm == Algorithm::SlidingWindow {
+            return match &self.state {
+                &State::SlidingOne { ts, cost: c } => {
+                    SlidingWindowState::decide(std::iter::once((ts, c)), now, quota, cost)
+                }
+                State::SlidingMany(s) => {
+                    SlidingWindowState::decide(s.log.iter().copied(), now, quota, cost)
+                }
+                // Empty, or another kind of state (`hit` would start a fresh log).
+                _ => SlidingWindowState::decide(std::iter::empty(), now, quota, cost),
+            };
+        }
         self.core_state(algorithm)
             .unwrap_or_else(|| RateLimitState::new(algorithm))
             .step(now, quota, cost)
+    }
+
+    /// [`Entry::trial`] for a key not stored yet: a fresh state's decision, recording nothing.
+    pub(crate) fn trial_fresh(
+        algorithm: Algorithm,
+        quota: &Quota,
+        cost: u32,
+        now: Timestamp,
+    ) -> Decision {
+        match algorithm {
+            Algorithm::SlidingWindow => {
+                SlidingWindowState::decide(std::iter::empty(), now, quota, cost)
+            }
+            _ => RateLimitState::new(algorithm).step(now, quota, cost),
+        }
     }
 
     /// The entry's state as the core's, if it holds state of `algorithm`.

@@ -379,7 +379,7 @@ impl MemoryStore {
             };
             let d = match shard.find_entry(hash, &l.key) {
                 Some(e) => e.trial(l.algorithm, &l.quota, l.cost, now),
-                None => RateLimitState::new(l.algorithm).step(now, &l.quota, l.cost),
+                None => Entry::trial_fresh(l.algorithm, &l.quota, l.cost, now),
             };
             trials.push(d);
         }

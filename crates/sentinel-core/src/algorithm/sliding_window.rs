@@ -100,6 +100,80 @@ impl SlidingWindowState {
         }
     }
 
+    /// The decision [`step`](Self::step) would make on a state holding `log` (oldest first,
+    /// as [`SlidingWindowState::log`] keeps it), computed in place: nothing is recorded and
+    /// nothing allocated. Stores that try several limits before consuming any use it on
+    /// their own log representation.
+    ///
+    /// ```
+    /// use sentinel_core::{Quota, SlidingWindowState, Timestamp};
+    /// let quota = Quota::per_second(3)?;
+    /// let now = Timestamp::from_secs(10);
+    /// let mut state = SlidingWindowState::default();
+    /// state.step(now, &quota, 2);
+    /// let tried = SlidingWindowState::decide(state.log.iter().copied(), now, &quota, 2);
+    /// assert!(!tried.allowed); // 2 + 2 > 3
+    /// assert_eq!(tried, state.clone().step(now, &quota, 2));
+    /// assert_eq!(state.log.len(), 1); // nothing recorded
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decide<I>(log: I, now: Timestamp, quota: &Quota, cost: u32) -> Decision
+    where
+        I: DoubleEndedIterator<Item = (u64, u32)> + Clone,
+    {
+        let period = quota.period_micros();
+        let newest = log.clone().next_back();
+        let now = newest.map_or(now.as_micros(), |(ts, _)| ts.max(now.as_micros()));
+        // `step` drops the entries that left the window from the front (the log is in time
+        // order, so they are a prefix).
+        let live = log.skip_while(move |&(ts, _)| ts.saturating_add(period) <= now);
+        let used: u64 = live.clone().map(|(_, c)| u64::from(c)).sum();
+        // What `step` reads at the back of the log once the prefix is dropped.
+        let reset = match newest {
+            Some((ts, _)) if live.clone().next().is_some() => {
+                us(ts.saturating_add(period).saturating_sub(now))
+            }
+            _ => Duration::ZERO,
+        };
+        let limit = u64::from(quota.limit());
+        let cost64 = u64::from(cost);
+        if cost64 > limit {
+            return Decision {
+                allowed: false,
+                limit: quota.limit(),
+                remaining: clamp_u32(limit.saturating_sub(used)),
+                retry_after: None,
+                reset_after: reset,
+            };
+        }
+        if used + cost64 <= limit {
+            return Decision {
+                allowed: true,
+                limit: quota.limit(),
+                remaining: clamp_u32(limit - used - cost64),
+                retry_after: Some(Duration::ZERO),
+                // The grant is recorded at `now`: it is the newest entry.
+                reset_after: us(period),
+            };
+        }
+        let mut left = used;
+        let mut retry = Duration::ZERO;
+        for (ts, c) in live {
+            left -= u64::from(c);
+            if left + cost64 <= limit {
+                retry = us(ts.saturating_add(period) - now);
+                break;
+            }
+        }
+        Decision {
+            allowed: false,
+            limit: quota.limit(),
+            remaining: clamp_u32(limit.saturating_sub(used)),
+            retry_after: Some(retry),
+            reset_after: reset,
+        }
+    }
+
     /// Time until the newest entry leaves the window.
     pub fn reset_after(&self, now: Timestamp, quota: &Quota) -> Duration {
         self.log.back().map_or(Duration::ZERO, |&(ts, _)| {
