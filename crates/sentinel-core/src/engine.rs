@@ -441,6 +441,7 @@ impl Sentinel {
             PlanOutcome::Throttled {
                 index, decision, ..
             } => deny.throttled(plan, *index, decision),
+            PlanOutcome::Allowed { .. } => deny.allowed(plan),
             _ => {}
         }
     }

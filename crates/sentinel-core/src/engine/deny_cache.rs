@@ -12,10 +12,13 @@
 //!   would be `Debounced`, a first sighting opens a window), without escalation (each throttle
 //!   must count its strike in the store), and with cost 1 (then `remaining` stays 0 until the
 //!   retry time, and `reset_after` falls linearly, so the decision can be recomputed exactly).
+//!   With several limits, the ones that granted are watched: the one that refused cannot
+//!   change before its retry time, but another plan consuming a granting limit could make it
+//!   the longer refusal, so an allowed plan that touches a watched key clears the cache.
 //! * Anything that blocks or unblocks through this engine (admin calls, escalation) clears
 //!   the cache. Changes made by other processes reach this one within the cap.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -141,6 +144,15 @@ pub(crate) struct DenyCache {
     len: AtomicUsize,
     hasher: RandomState,
     entries: Mutex<HashMap<u64, Entry>>,
+    /// Hashes of the limit keys that granted in a cached throttle of several limits. Another
+    /// plan that consumes one of them may make it refuse for longer than the cached refusal,
+    /// changing which refusal the verdict reports: an allowed plan touching one clears the
+    /// cache. (The limit that refused cannot change before its `retry_after`: nothing can
+    /// consume it.)
+    watched: Mutex<HashSet<u64>>,
+    /// `watched.len()`, readable without the lock: an allowed check takes no lock while no
+    /// throttle of several limits is cached.
+    watched_len: AtomicUsize,
 }
 
 impl DenyCache {
@@ -150,7 +162,13 @@ impl DenyCache {
             len: AtomicUsize::new(0),
             hasher: RandomState::new(),
             entries: Mutex::new(HashMap::new()),
+            watched: Mutex::new(HashSet::new()),
+            watched_len: AtomicUsize::new(0),
         }
+    }
+
+    fn key_hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key.as_bytes())
     }
 
     pub(crate) fn enabled(&self) -> bool {
@@ -264,6 +282,15 @@ impl DenyCache {
             .retry_after
             .map_or(cap, |r| plan.now.saturating_add(r).min(cap));
         if plan.now < until {
+            if plan.limits.len() > 1 {
+                let mut watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+                for (i, l) in plan.limits.iter().enumerate() {
+                    if i != index {
+                        watched.insert(self.key_hash(&l.key));
+                    }
+                }
+                self.watched_len.store(watched.len(), Ordering::Relaxed);
+            }
             self.insert(
                 question,
                 until,
@@ -277,12 +304,32 @@ impl DenyCache {
         }
     }
 
+    /// The store granted `plan` (its limits consumed): forgets every cached answer if one of
+    /// its limit keys is watched.
+    pub(crate) fn allowed(&self, plan: &Plan) {
+        if self.watched_len.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let touched = {
+            let watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+            plan.limits
+                .iter()
+                .any(|l| watched.contains(&self.key_hash(&l.key)))
+        };
+        if touched {
+            self.clear();
+        }
+    }
+
     /// Forgets everything (a block or unblock through this engine).
     pub(crate) fn clear(&self) {
         if self.enabled() {
             let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             entries.clear();
             self.len.store(0, Ordering::Relaxed);
+            let mut watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+            watched.clear();
+            self.watched_len.store(0, Ordering::Relaxed);
         }
     }
 }
