@@ -202,6 +202,14 @@ pub(crate) fn write_escaped(out: &mut String, s: &str) {
     }
 }
 
+/// Appends `fp` as debounce keys carry it: URL-safe base64 without padding, 22 characters
+/// of `[A-Za-z0-9_-]` (hex would take 32, and push the usual debounce key past the memory
+/// store's inline key length), without allocating once `out` has room.
+pub(crate) fn push_fingerprint(out: &mut String, fp: &Fingerprint) {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(fp.as_bytes(), out);
+}
+
 /// Appends `bytes` as lower-case hex (what `hex::encode` returns), without allocating.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -414,9 +422,22 @@ impl KeyBuilder {
         key
     }
 
-    /// The debounce key: the [`KeyKind::Debounce`] key followed by `:` and the fingerprint.
+    /// The debounce key: the [`KeyKind::Debounce`] key followed by `:` and the fingerprint in
+    /// URL-safe base64 without padding (22 characters).
+    ///
+    /// ```
+    /// use sentinel_core::{Fingerprint, KeyBuilder, Subject};
+    /// let keys = KeyBuilder::new("sentinel")?;
+    /// let key = keys.debounce_key(&Subject::User(42), "_", &Fingerprint::of("hi"));
+    /// assert!(key.starts_with("sentinel:db:{u42}:=_:"));
+    /// assert_eq!(key.len(), "sentinel:db:{u42}:=_:".len() + 22);
+    /// # Ok::<(), sentinel_core::ConfigError>(())
+    /// ```
     pub fn debounce_key(&self, subject: &Subject, handler: &str, fp: &Fingerprint) -> String {
-        format!("{}:{}", self.key(KeyKind::Debounce, subject, handler), fp)
+        let mut key = self.key(KeyKind::Debounce, subject, handler);
+        key.push(':');
+        push_fingerprint(&mut key, fp);
+        key
     }
 
     /// The blocklist key of `subject` (blocks apply to every handler).

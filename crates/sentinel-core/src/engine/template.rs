@@ -164,7 +164,7 @@ impl Templates {
             template
                 .debounce
                 .write_for(&mut step.key, rule.scope, event);
-            crate::key::push_hex(&mut step.key, fp.as_bytes());
+            crate::key::push_fingerprint(&mut step.key, fp);
             step.window = rule.window;
             buf.plan.debounce = Some(step);
         }
