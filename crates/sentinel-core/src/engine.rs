@@ -131,19 +131,31 @@ impl Sentinel {
     /// [`Error::Store`] only when the store fails and the fail mode is [`FailMode::Closed`]
     /// (or the fallback store fails too).
     pub async fn check(&self, event: &Event) -> Result<Verdict, Error> {
+        // Decided on this thread when it can be (memory store, no hooks, no fallback): then
+        // nothing is held across an await, and this future is no larger than its arguments
+        // and one box pointer, cheap to move into whatever polls it. Everything else (a store
+        // that waits, hooks, the fallback store) is boxed: one allocation, beside a network
+        // round trip or a hook.
+        if let Some(result) = self.check_now(event) {
+            return result;
+        }
+        Box::pin(self.check_general(event)).await
+    }
+
+    /// [`check`](Self::check) for every engine: the primary store, its fail mode, hooks.
+    async fn check_general(&self, event: &Event) -> Result<Verdict, Error> {
         let inner = &self.inner;
         bump(&inner.counters.checks);
         let now = inner.clock.now();
-        // A synchronous primary store (memory) decides right here, without a future. Any
-        // other store, the fallback store and store errors take the general path, boxed so
-        // that this future stays small: one allocation, beside a network round trip.
+        // A synchronous primary store (memory) still decides on this thread (with hooks to
+        // run after); any other store, the fallback store and store errors wait.
         let verdict = match self.decide_now(event, now) {
             Some(Ok(verdict)) => verdict,
             Some(Err(err)) => match self.fail_now(err, event) {
                 Ok(result) => result?,
-                Err(err) => Box::pin(self.on_fallback(err, event, now)).await?,
+                Err(err) => self.on_fallback(err, event, now).await?,
             },
-            None => Box::pin(self.decide_with_fail_mode(event, now)).await?,
+            None => self.decide_with_fail_mode(event, now).await?,
         };
         self.count(event, &verdict);
         let hooks = match &verdict {
@@ -153,8 +165,7 @@ impl Sentinel {
             Verdict::Throttled(_) => &inner.on_throttled[..],
         };
         if !hooks.is_empty() {
-            // Boxed for the same reason; hooks get copies of the event and verdict anyway.
-            Box::pin(self.run_hooks(hooks, event, &verdict)).await;
+            self.run_hooks(hooks, event, &verdict).await;
         }
         Ok(verdict)
     }

@@ -153,15 +153,29 @@ mod imp {
             }
         }
 
+        /// The handles of the policy named `name` (the default's without hashing its name).
+        fn by_name(&self, name: &str) -> &PolicyHandles {
+            if name == DEFAULT_POLICY_KEY {
+                return &self.default;
+            }
+            self.named.get(name).unwrap_or(&self.default)
+        }
+
         /// The handles of the policy that applies to `event` (as the registry resolves it:
         /// named, then per chat type, then the default).
         fn policy(&self, policies: &PolicyRegistry, event: &Event) -> &PolicyHandles {
             let (name, _) = policies.resolve_event(event);
-            self.named.get(name).unwrap_or(&self.default)
+            self.by_name(name)
         }
 
         pub(crate) fn verdict(&self, policies: &PolicyRegistry, event: &Event, verdict: &Verdict) {
-            let p = self.policy(policies, event);
+            // The verdict names its policy (as the registry resolved it); only a block does not.
+            let p = match verdict {
+                Verdict::Allowed(a) => self.by_name(&a.policy),
+                Verdict::Debounced(d) => self.by_name(&d.policy),
+                Verdict::Throttled(t) => self.by_name(&t.policy),
+                _ => self.policy(policies, event),
+            };
             match verdict {
                 Verdict::Allowed(_) => p.allowed.increment(1),
                 Verdict::Blocked(_) => p.blocked.increment(1),

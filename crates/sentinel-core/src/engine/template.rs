@@ -155,7 +155,9 @@ impl Templates {
             }
             n += 1;
         }
-        buf.spare.extend(buf.plan.blocks.drain(n..));
+        if buf.plan.blocks.len() > n {
+            buf.spare.extend(buf.plan.blocks.drain(n..));
+        }
         if let (Some(rule), Some(fp)) = (policy.debounce_rule(), event.fingerprint()) {
             let mut step = buf.spare_debounce.take().unwrap_or_else(|| DebounceStep {
                 key: String::with_capacity(KEY_CAPACITY),
@@ -188,7 +190,9 @@ impl Templates {
             }
             n += 1;
         }
-        buf.spare.extend(buf.plan.limits.drain(n..).map(|l| l.key));
+        if buf.plan.limits.len() > n {
+            buf.spare.extend(buf.plan.limits.drain(n..).map(|l| l.key));
+        }
         // The offender: the user, else the chat (no strike for an event with neither).
         if let Some(esc) = policy.escalation_rule()
             && (event.user().is_some() || event.chat().is_some())
