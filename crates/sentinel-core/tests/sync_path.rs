@@ -356,22 +356,19 @@ async fn check_now_decides_as_check_and_declines_what_it_cannot() {
     let (ca, cb) = (ManualClock::new(start), ManualClock::new(start));
     let now_engine = engine(Arc::new(MemoryStore::new(ca.clone())), &ca);
     let async_engine = engine(Arc::new(MemoryStore::new(cb.clone())), &cb);
+    let repeat = Event::new().with_user(1).with_chat(1).with_content("a");
+    let debounced = Event::new()
+        .with_user(2)
+        .with_chat(2)
+        .with_handler("deb")
+        .with_custom_key("k")
+        .with_content("x");
     let events = [
-        Event::new().with_user(1).with_chat(1).with_content("a"),
-        Event::new().with_user(1).with_chat(1).with_content("a"),
+        repeat.clone(),
+        repeat,
         Event::new().with_user(1).with_chat(1).with_handler("esc"),
-        Event::new()
-            .with_user(2)
-            .with_chat(2)
-            .with_handler("deb")
-            .with_custom_key("k")
-            .with_content("x"),
-        Event::new()
-            .with_user(2)
-            .with_chat(2)
-            .with_handler("deb")
-            .with_custom_key("k")
-            .with_content("x"),
+        debounced.clone(),
+        debounced,
     ];
     for round in 0..6 {
         for (i, e) in events.iter().enumerate() {

@@ -38,8 +38,11 @@ impl SlidingWindowState {
     /// The largest limit a sliding-window policy accepts (the log holds up to `limit` entries).
     pub const MAX_LIMIT: u32 = 10_000;
 
-    /// See the type docs.
+    /// See the type docs. The decision is [`decide`](Self::decide)'s; `step` then records it:
+    /// entries that left the window are dropped and a grant is appended (merged with a grant
+    /// at the same microsecond).
     pub fn step(&mut self, now: Timestamp, quota: &Quota, cost: u32) -> Decision {
+        let decision = Self::decide(self.log.iter().copied(), now, quota, cost);
         let period = quota.period_micros();
         let now = self
             .log
@@ -52,52 +55,13 @@ impl SlidingWindowState {
                 break;
             }
         }
-        let used: u64 = self.log.iter().map(|&(_, c)| u64::from(c)).sum();
-        let limit = u64::from(quota.limit());
-        let cost64 = u64::from(cost);
-        let reset = |log: &VecDeque<(u64, u32)>| {
-            log.back().map_or(Duration::ZERO, |&(ts, _)| {
-                us(ts.saturating_add(period) - now)
-            })
-        };
-        if cost64 > limit {
-            return Decision {
-                allowed: false,
-                limit: quota.limit(),
-                remaining: clamp_u32(limit.saturating_sub(used)),
-                retry_after: None,
-                reset_after: reset(&self.log),
-            };
-        }
-        if used + cost64 <= limit {
+        if decision.allowed {
             match self.log.back_mut() {
                 Some((ts, c)) if *ts == now => *c = c.saturating_add(cost),
                 _ => self.log.push_back((now, cost)),
             }
-            return Decision {
-                allowed: true,
-                limit: quota.limit(),
-                remaining: clamp_u32(limit - used - cost64),
-                retry_after: Some(Duration::ZERO),
-                reset_after: reset(&self.log),
-            };
         }
-        let mut left = used;
-        let mut retry = Duration::ZERO;
-        for &(ts, c) in &self.log {
-            left -= u64::from(c);
-            if left + cost64 <= limit {
-                retry = us(ts.saturating_add(period) - now);
-                break;
-            }
-        }
-        Decision {
-            allowed: false,
-            limit: quota.limit(),
-            remaining: clamp_u32(limit.saturating_sub(used)),
-            retry_after: Some(retry),
-            reset_after: reset(&self.log),
-        }
+        decision
     }
 
     /// The decision [`step`](Self::step) would make on a state holding `log` (oldest first,
