@@ -9,6 +9,7 @@
 //! rounded up).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use sentinel_core::{Decision, Policy, PolicyRegistry, Scope, ceil_secs};
@@ -45,11 +46,17 @@ pub(crate) struct HeaderSet {
 }
 
 /// The headers for one response.
+/// What the rate-limit fields of one response are written from: the deciding policy and
+/// decision. The fields themselves are built when the response is, so the response future
+/// carries these few words rather than five header values.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RateHeaders {
-    policy: Option<HeaderValue>,
-    ratelimit: Option<HeaderValue>,
-    legacy: Option<[HeaderValue; 3]>,
+pub(crate) struct RateHeaders(Option<Facts>);
+
+#[derive(Debug, Clone)]
+struct Facts {
+    policy: Arc<str>,
+    decision: Decision,
+    global: bool,
 }
 
 impl HeaderSet {
@@ -113,28 +120,47 @@ impl HeaderSet {
 
     /// The headers for `decision` of engine policy `policy`; `global` when the subject that
     /// decided was everyone (picks between limits with equal quotas).
+    /// The fields for `decision` of `policy` (the engine's name, `_` for the default);
+    /// `global` when the deciding limit counts everyone together.
     pub(crate) fn for_decision(
         &self,
-        policy: &str,
+        policy: &Arc<str>,
         decision: &Decision,
         global: bool,
     ) -> RateHeaders {
-        let mut out = RateHeaders::default();
         if !self.enabled() {
-            return out;
+            return RateHeaders(None);
         }
+        RateHeaders(Some(Facts {
+            policy: Arc::clone(policy),
+            decision: *decision,
+            global,
+        }))
+    }
+
+    /// Writes the fields of `facts` into `headers`, leaving any the response already has.
+    fn write(&self, facts: &Facts, headers: &mut HeaderMap) {
+        let Facts {
+            policy,
+            decision,
+            global,
+        } = facts;
         let reset = ceil_secs(decision.reset_after);
         if self.ietf
-            && let Some(p) = self.policies.get(policy)
+            && let Some(p) = self.policies.get(&**policy)
         {
             let item = p
                 .items
                 .iter()
-                .find(|i| i.limit == decision.limit && i.global == global)
+                .find(|i| i.limit == decision.limit && i.global == *global)
                 .or_else(|| p.items.iter().find(|i| i.limit == decision.limit))
                 .or(p.items.first());
-            out.policy = Some(p.policy.clone());
-            if let Some(item) = item {
+            headers
+                .entry(RATELIMIT_POLICY)
+                .or_insert_with(|| p.policy.clone());
+            if let Some(item) = item
+                && let http::header::Entry::Vacant(slot) = headers.entry(RATELIMIT)
+            {
                 // One small string per response: the counts change every time.
                 let mut value = String::with_capacity(item.name.len() + 32);
                 value.push('"');
@@ -143,33 +169,31 @@ impl HeaderSet {
                 push_decimal(&mut value, u64::from(decision.remaining));
                 value.push_str(";t=");
                 push_decimal(&mut value, reset);
-                out.ratelimit = HeaderValue::try_from(value).ok();
+                if let Ok(value) = HeaderValue::try_from(value) {
+                    slot.insert(value);
+                }
             }
         }
         if self.legacy {
-            out.legacy = Some([
-                HeaderValue::from(decision.limit),
-                HeaderValue::from(decision.remaining),
-                HeaderValue::from(reset),
-            ]);
+            headers
+                .entry(X_LIMIT)
+                .or_insert_with(|| HeaderValue::from(decision.limit));
+            headers
+                .entry(X_REMAINING)
+                .or_insert_with(|| HeaderValue::from(decision.remaining));
+            headers
+                .entry(X_RESET)
+                .or_insert_with(|| HeaderValue::from(reset));
         }
-        out
     }
 }
 
 impl RateHeaders {
-    /// Writes the headers into `headers`, keeping any the response already has.
-    pub(crate) fn apply(self, headers: &mut HeaderMap) {
-        if let Some(v) = self.policy {
-            headers.entry(RATELIMIT_POLICY).or_insert(v);
-        }
-        if let Some(v) = self.ratelimit {
-            headers.entry(RATELIMIT).or_insert(v);
-        }
-        if let Some([limit, remaining, reset]) = self.legacy {
-            headers.entry(X_LIMIT).or_insert(limit);
-            headers.entry(X_REMAINING).or_insert(remaining);
-            headers.entry(X_RESET).or_insert(reset);
+    /// Writes these fields (as `set` configures them) into `headers`, leaving any the
+    /// response already has.
+    pub(crate) fn apply(self, set: &HeaderSet, headers: &mut HeaderMap) {
+        if let Some(facts) = &self.0 {
+            set.write(facts, headers);
         }
     }
 }
@@ -217,7 +241,8 @@ mod tests {
             reset_after: Duration::from_millis(2001),
         };
         let mut h = HeaderMap::new();
-        set.for_decision("login", &d, true).apply(&mut h);
+        set.for_decision(&Arc::from("login"), &d, true)
+            .apply(&set, &mut h);
         assert_eq!(
             h[RATELIMIT_POLICY],
             "\"login\";q=5;w=60, \"login.1\";q=1000;w=2"
@@ -228,7 +253,7 @@ mod tests {
         assert_eq!(h[X_RESET], "3");
         let mut h = HeaderMap::new();
         set.for_decision(
-            "_",
+            &Arc::from("_"),
             &Decision {
                 limit: 100,
                 remaining: 7,
@@ -236,7 +261,7 @@ mod tests {
             },
             false,
         )
-        .apply(&mut h);
+        .apply(&set, &mut h);
         assert_eq!(h[RATELIMIT_POLICY], "\"default\";q=100;w=60");
         assert_eq!(h[RATELIMIT], "\"default\";r=7;t=3");
     }

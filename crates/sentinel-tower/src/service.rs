@@ -265,7 +265,7 @@ fn refusal_response<ResBody: From<Bytes>>(
             .entry(RETRY_AFTER)
             .or_insert(HeaderValue::from(ceil_secs(wait)));
     }
-    headers.apply(&mut parts.headers);
+    headers.apply(&config.headers, &mut parts.headers);
     Response::from_parts(parts, ResBody::from(body))
 }
 
@@ -312,7 +312,8 @@ where
                 }
                 StateProj::Call { future } => {
                     let mut response = ready!(future.poll(cx))?;
-                    std::mem::take(this.headers).apply(response.headers_mut());
+                    std::mem::take(this.headers)
+                        .apply(&this.config.headers, response.headers_mut());
                     this.state.set(State::Done);
                     return Poll::Ready(Ok(response));
                 }
