@@ -50,7 +50,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 
 const CLIENTS: usize = 1_000;
 const REQUESTS_PER_ROUND: usize = 20_000;
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 31;
 
 fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
