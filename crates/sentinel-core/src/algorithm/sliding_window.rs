@@ -38,11 +38,8 @@ impl SlidingWindowState {
     /// The largest limit a sliding-window policy accepts (the log holds up to `limit` entries).
     pub const MAX_LIMIT: u32 = 10_000;
 
-    /// See the type docs. The decision is [`decide`](Self::decide)'s; `step` then records it:
-    /// entries that left the window are dropped and a grant is appended (merged with a grant
-    /// at the same microsecond).
+    /// See the type docs.
     pub fn step(&mut self, now: Timestamp, quota: &Quota, cost: u32) -> Decision {
-        let decision = Self::decide(self.log.iter().copied(), now, quota, cost);
         let period = quota.period_micros();
         let now = self
             .log
@@ -55,13 +52,35 @@ impl SlidingWindowState {
                 break;
             }
         }
-        if decision.allowed {
+        let used: u64 = self.log.iter().map(|&(_, c)| u64::from(c)).sum();
+        let limit = u64::from(quota.limit());
+        let cost64 = u64::from(cost);
+        let reset = |log: &VecDeque<(u64, u32)>| {
+            log.back().map_or(Duration::ZERO, |&(ts, _)| {
+                us(ts.saturating_add(period) - now)
+            })
+        };
+        if used + cost64 <= limit {
             match self.log.back_mut() {
                 Some((ts, c)) if *ts == now => *c = c.saturating_add(cost),
                 _ => self.log.push_back((now, cost)),
             }
+            return Decision {
+                allowed: true,
+                limit: quota.limit(),
+                remaining: clamp_u32(limit - used - cost64),
+                retry_after: Some(Duration::ZERO),
+                reset_after: reset(&self.log),
+            };
         }
-        decision
+        refusal(
+            self.log.iter().copied(),
+            used,
+            now,
+            quota,
+            cost,
+            reset(&self.log),
+        )
     }
 
     /// The decision [`step`](Self::step) would make on a state holding `log` (oldest first,
@@ -99,17 +118,7 @@ impl SlidingWindowState {
             }
             _ => Duration::ZERO,
         };
-        let limit = u64::from(quota.limit());
-        let cost64 = u64::from(cost);
-        if cost64 > limit {
-            return Decision {
-                allowed: false,
-                limit: quota.limit(),
-                remaining: clamp_u32(limit.saturating_sub(used)),
-                retry_after: None,
-                reset_after: reset,
-            };
-        }
+        let (limit, cost64) = (u64::from(quota.limit()), u64::from(cost));
         if used + cost64 <= limit {
             return Decision {
                 allowed: true,
@@ -120,22 +129,7 @@ impl SlidingWindowState {
                 reset_after: us(period),
             };
         }
-        let mut left = used;
-        let mut retry = Duration::ZERO;
-        for (ts, c) in live {
-            left -= u64::from(c);
-            if left + cost64 <= limit {
-                retry = us(ts.saturating_add(period) - now);
-                break;
-            }
-        }
-        Decision {
-            allowed: false,
-            limit: quota.limit(),
-            remaining: clamp_u32(limit.saturating_sub(used)),
-            retry_after: Some(retry),
-            reset_after: reset,
-        }
+        refusal(live, used, now, quota, cost, reset)
     }
 
     /// Time until the newest entry leaves the window.
@@ -145,5 +139,41 @@ impl SlidingWindowState {
                 .saturating_add(quota.period_micros())
                 .saturating_sub(now.as_micros()))
         })
+    }
+}
+
+/// A refusal of `cost` units when the `live` entries (oldest first, `used` units in all) are
+/// in the window at `now` (µs): never when `cost` is above the limit, else after the oldest
+/// entries have freed enough room.
+fn refusal(
+    live: impl Iterator<Item = (u64, u32)>,
+    used: u64,
+    now: u64,
+    quota: &Quota,
+    cost: u32,
+    reset_after: Duration,
+) -> Decision {
+    let (limit, cost64) = (u64::from(quota.limit()), u64::from(cost));
+    let retry_after = if cost64 > limit {
+        None
+    } else {
+        let period = quota.period_micros();
+        let mut left = used;
+        let mut retry = Duration::ZERO;
+        for (ts, c) in live {
+            left -= u64::from(c);
+            if left + cost64 <= limit {
+                retry = us(ts.saturating_add(period) - now);
+                break;
+            }
+        }
+        Some(retry)
+    };
+    Decision {
+        allowed: false,
+        limit: quota.limit(),
+        remaining: clamp_u32(limit.saturating_sub(used)),
+        retry_after,
+        reset_after,
     }
 }
