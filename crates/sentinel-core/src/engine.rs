@@ -95,8 +95,6 @@ struct Inner {
     probe_every_us: u64,
     /// While `now < fallback_until`, the fallback store decides.
     fallback_until: AtomicU64,
-    /// Whether any hook is registered (then only the async `check` can run them).
-    has_hooks: bool,
     on_throttled: Vec<Hook>,
     on_debounced: Vec<Hook>,
     on_blocked: Vec<Hook>,
@@ -151,10 +149,7 @@ impl Sentinel {
         // run after); any other store, the fallback store and store errors wait.
         let verdict = match self.decide_now(event, now) {
             Some(Ok(verdict)) => verdict,
-            Some(Err(err)) => match self.fail_now(err, event) {
-                Ok(result) => result?,
-                Err(err) => self.on_fallback(err, event, now).await?,
-            },
+            Some(Err(err)) => self.on_store_error(err, event, now).await?,
             None => self.decide_with_fail_mode(event, now).await?,
         };
         self.count(event, &verdict);
@@ -200,7 +195,7 @@ impl Sentinel {
     /// is [`FailMode::Closed`].
     pub fn check_now(&self, event: &Event) -> Option<Result<Verdict, Error>> {
         let inner = &self.inner;
-        if inner.fallback.is_some() || inner.has_hooks {
+        if inner.fallback.is_some() || self.has_hooks() {
             return None;
         }
         let sync = inner.store.as_sync()?;
@@ -216,6 +211,14 @@ impl Sentinel {
         };
         self.count(event, &verdict);
         Some(Ok(verdict))
+    }
+
+    /// Whether any hook is registered (then only the async `check` can run them).
+    fn has_hooks(&self) -> bool {
+        let inner = &self.inner;
+        !(inner.on_throttled.is_empty()
+            && inner.on_debounced.is_empty()
+            && inner.on_blocked.is_empty())
     }
 
     /// Counts `verdict` (counters and metrics).
@@ -863,9 +866,6 @@ impl SentinelBuilder {
                 fail_mode: self.fail_mode,
                 probe_every_us: duration_to_micros(self.probe_every),
                 fallback_until: AtomicU64::new(0),
-                has_hooks: !(self.on_throttled.is_empty()
-                    && self.on_debounced.is_empty()
-                    && self.on_blocked.is_empty()),
                 on_throttled: self.on_throttled,
                 on_debounced: self.on_debounced,
                 on_blocked: self.on_blocked,

@@ -272,12 +272,13 @@ impl Entry {
                     SlidingWindowState::decide(s.log.iter().copied(), now, quota, cost)
                 }
                 // Empty, or another kind of state (`hit` would start a fresh log).
-                _ => SlidingWindowState::decide(std::iter::empty(), now, quota, cost),
+                _ => Self::trial_fresh(algorithm, quota, cost, now),
             };
         }
-        self.core_state(algorithm)
-            .unwrap_or_else(|| RateLimitState::new(algorithm))
-            .step(now, quota, cost)
+        self.core_state(algorithm).map_or_else(
+            || Self::trial_fresh(algorithm, quota, cost, now),
+            |mut state| state.step(now, quota, cost),
+        )
     }
 
     /// [`Entry::trial`] for a key not stored yet: a fresh state's decision, recording nothing.

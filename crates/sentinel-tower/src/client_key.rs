@@ -37,28 +37,22 @@ pub struct ClientKey {
     id: i64,
 }
 
-/// The first 8 bytes of `digest`, as the id.
-fn id_of_digest(digest: &[u8]) -> i64 {
-    let mut bytes = [0u8; 8];
-    if let Some(head) = digest.get(..8) {
-        bytes.copy_from_slice(head);
+/// The first 8 bytes of `bytes` (a digest, an address), big-endian, as an id.
+fn id_of_head(bytes: &[u8]) -> i64 {
+    let mut head = [0u8; 8];
+    if let Some(first) = bytes.get(..8) {
+        head.copy_from_slice(first);
     }
-    i64::from_be_bytes(bytes)
-}
-
-/// The id of a key with no structure of its own: the first 8 bytes of its text's SHA-256.
-fn id_of_text(text: &str) -> i64 {
-    id_of_digest(&Sha256::digest(text.as_bytes()))
+    i64::from_be_bytes(head)
 }
 
 impl ClientKey {
+    /// A key with no structure of its own: its id is the head of its text's SHA-256.
     fn hashed(text: String) -> Self {
-        let id = id_of_text(&text);
+        let id = id_of_head(&Sha256::digest(text.as_bytes()));
         Self { text, id }
     }
-}
 
-impl ClientKey {
     /// An address; IPv6 addresses are grouped by their first `ipv6_prefix` bits (1–128;
     /// out-of-range values are clamped). IPv4-mapped IPv6 addresses count as IPv4.
     pub fn ip(ip: IpAddr, ipv6_prefix: u8) -> Self {
@@ -97,12 +91,9 @@ impl ClientKey {
                 push_decimal(&mut text, u64::from(prefix));
                 if prefix <= 64 {
                     // The network's first 64 bits are the network (the rest are zero).
-                    let bits = network.octets();
-                    let mut head = [0u8; 8];
-                    head.copy_from_slice(&bits[..8]);
                     Self {
                         text,
-                        id: i64::from_be_bytes(head),
+                        id: id_of_head(&network.octets()),
                     }
                 } else {
                     Self::hashed(text)
@@ -121,7 +112,7 @@ impl ClientKey {
         // The digest is already a hash of the secret: its first bytes are the id.
         Self {
             text,
-            id: id_of_digest(&digest),
+            id: id_of_head(&digest),
         }
     }
 

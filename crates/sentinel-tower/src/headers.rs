@@ -45,7 +45,6 @@ pub(crate) struct HeaderSet {
     policies: HashMap<String, PolicyHeaders>,
 }
 
-/// The headers for one response.
 /// What the rate-limit fields of one response are written from: the deciding policy and
 /// decision. The fields themselves are built when the response is, so the response future
 /// carries these few words rather than five header values.
@@ -118,10 +117,9 @@ impl HeaderSet {
         self.ietf || self.legacy
     }
 
-    /// The headers for `decision` of engine policy `policy`; `global` when the subject that
-    /// decided was everyone (picks between limits with equal quotas).
     /// The fields for `decision` of `policy` (the engine's name, `_` for the default);
-    /// `global` when the deciding limit counts everyone together.
+    /// `global` when the deciding limit counts everyone together (picks between limits with
+    /// equal quotas).
     pub(crate) fn for_decision(
         &self,
         policy: &Arc<str>,
