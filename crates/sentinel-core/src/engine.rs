@@ -143,7 +143,6 @@ impl Sentinel {
     /// [`check`](Self::check) for every engine: the primary store, its fail mode, hooks.
     async fn check_general(&self, event: &Event) -> Result<Verdict, Error> {
         let inner = &self.inner;
-        bump(&inner.counters.checks);
         let now = inner.clock.now();
         // A synchronous primary store (memory) still decides on this thread (with hooks to
         // run after); any other store, the fallback store and store errors wait.
@@ -193,13 +192,13 @@ impl Sentinel {
     /// # Errors
     /// As [`check`](Self::check): [`Error::Store`] only when the store fails and the fail mode
     /// is [`FailMode::Closed`].
+    #[inline]
     pub fn check_now(&self, event: &Event) -> Option<Result<Verdict, Error>> {
         let inner = &self.inner;
         if inner.fallback.is_some() || self.has_hooks() {
             return None;
         }
         let sync = inner.store.as_sync()?;
-        bump(&inner.counters.checks);
         let now = inner.clock.now();
         let verdict = match self.decide_sync(inner.store.as_ref(), sync, event, now) {
             Ok(verdict) => verdict,
@@ -214,6 +213,7 @@ impl Sentinel {
     }
 
     /// Whether any hook is registered (then only the async `check` can run them).
+    #[inline]
     fn has_hooks(&self) -> bool {
         let inner = &self.inner;
         !(inner.on_throttled.is_empty()
@@ -222,6 +222,7 @@ impl Sentinel {
     }
 
     /// Counts `verdict` (counters and metrics).
+    #[inline]
     fn count(&self, event: &Event, verdict: &Verdict) {
         let inner = &self.inner;
         let counter = match verdict {
@@ -265,9 +266,7 @@ impl Sentinel {
         if let Some(fallback) = &inner.fallback
             && now.as_micros() < inner.fallback_until.load(Ordering::Acquire)
         {
-            bump(&inner.counters.fallback_used);
-            inner.metrics.fallback_used();
-            return Ok(self.decide(fallback.as_ref(), event, now).await?);
+            return self.decide_by_fallback(fallback.as_ref(), event, now).await;
         }
         match self.decide(inner.store.as_ref(), event, now).await {
             Ok(v) => Ok(v),
@@ -304,9 +303,26 @@ impl Sentinel {
             now.as_micros().saturating_add(inner.probe_every_us),
             Ordering::Release,
         );
+        self.decide_by_fallback(fallback.as_ref(), event, now).await
+    }
+
+    /// The fallback store decides; when it fails too, the check fails closed (and is counted
+    /// so: every check ends in one of the five outcomes [`Stats::checks`] adds up).
+    async fn decide_by_fallback(
+        &self,
+        fallback: &dyn Store,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Verdict, Error> {
+        let inner = &self.inner;
         bump(&inner.counters.fallback_used);
         inner.metrics.fallback_used();
-        Ok(self.decide(fallback.as_ref(), event, now).await?)
+        self.decide(fallback, event, now).await.map_err(|err| {
+            tracing::warn!(error = %err, "sentinel fallback store failed too; refusing");
+            bump(&inner.counters.failed_closed);
+            inner.metrics.failed_closed();
+            Error::Store(err)
+        })
     }
 
     /// The fail mode's answer to a primary store's error when it needs no store: open or
@@ -333,7 +349,7 @@ impl Sentinel {
                 inner.metrics.failed_open();
                 let (name, policy) = inner.policies.resolve_event(event);
                 Ok(Ok(Verdict::Allowed(Allowed {
-                    policy: Arc::clone(&inner.templates.get(name, policy).name),
+                    policy: inner.templates.get(name, policy).name,
                     decision: None,
                     degraded: true,
                 })))
@@ -390,11 +406,12 @@ impl Sentinel {
                 outcome
             }
         };
-        self.verdict(event, &template, policy, plan, outcome)
+        self.verdict(event, &template, policy, plan.now, outcome)
     }
 
     /// Decides `event` with a synchronous store: this thread's plan buffer, reused from check
     /// to check, and no future, so an allowed check allocates nothing.
+    #[inline]
     fn decide_sync(
         &self,
         store: &dyn Store,
@@ -406,31 +423,32 @@ impl Sentinel {
         let (name, policy) = inner.policies.resolve_event(event);
         let template = inner.templates.get(name, policy);
         let blocks = sync.may_hold_blocks();
-        with_plan_buf(|buf| {
+        // The closure returns the store's facts, not the verdict: the verdict (the larger
+        // value) is built once, here, rather than moved out through the buffer's borrow.
+        let outcome = with_plan_buf(|buf| {
             inner
                 .templates
                 .fill(buf, &template, policy, event, now, blocks);
             let plan = &buf.plan;
-            let outcome = match self.cached(plan) {
-                Some(outcome) => outcome,
-                None => {
-                    // Not timed: a synchronous store decides in tens of nanoseconds, less
-                    // than reading the clock twice would cost (the latency histogram is for
-                    // stores that wait); its errors are still counted.
-                    let result = sync.evaluate_sync(plan);
-                    inner
-                        .metrics
-                        .store_error(store, inner.store.as_ref(), &result);
-                    let outcome = result?;
-                    self.remember(plan, &outcome);
-                    outcome
-                }
-            };
-            self.verdict(event, &template, policy, plan, outcome)
-        })
+            if let Some(outcome) = self.cached(plan) {
+                return Ok(outcome);
+            }
+            // Not timed: a synchronous store decides in tens of nanoseconds, less than
+            // reading the clock twice would cost (the latency histogram is for stores that
+            // wait); its errors are still counted.
+            let result = sync.evaluate_sync(plan);
+            inner
+                .metrics
+                .store_error(store, inner.store.as_ref(), &result);
+            let outcome = result?;
+            self.remember(plan, &outcome);
+            Ok(outcome)
+        })?;
+        self.verdict(event, &template, policy, now, outcome)
     }
 
     /// The deny cache's answer for `plan`, if it has one.
+    #[inline]
     fn cached(&self, plan: &Plan) -> Option<PlanOutcome> {
         let cached = self.inner.deny.get(plan);
         self.inner.metrics.deny_cache(cached.as_ref());
@@ -445,6 +463,7 @@ impl Sentinel {
     }
 
     /// Tells the deny cache what the store decided for `plan`.
+    #[inline]
     fn remember(&self, plan: &Plan, outcome: &PlanOutcome) {
         let deny = &self.inner.deny;
         match outcome {
@@ -460,16 +479,17 @@ impl Sentinel {
         }
     }
 
-    /// The verdict for the facts a store returned for `plan`.
+    /// The verdict for the facts a store returned for the plan of `event` under `policy`.
     ///
     /// # Errors
     /// [`StoreError::Protocol`] when the store names a limit the plan does not have.
+    #[inline]
     fn verdict(
         &self,
         event: &Event,
         template: &Template,
         policy: &Policy,
-        plan: &Plan,
+        now: Timestamp,
         outcome: PlanOutcome,
     ) -> Result<Verdict, StoreError> {
         Ok(match outcome {
@@ -478,21 +498,21 @@ impl Sentinel {
                     .nth(index)
                     .unwrap_or(Subject::Global);
                 Verdict::Blocked(Blocked {
-                    remaining: record.remaining(plan.now),
+                    remaining: record.remaining(now),
                     subject,
                     record,
                 })
             }
             PlanOutcome::Debounced => Verdict::Debounced(Debounced {
-                policy: Arc::clone(&template.name),
+                policy: template.name,
                 fingerprint: event
                     .fingerprint()
                     .copied()
                     .unwrap_or_else(|| crate::Fingerprint::of([])),
-                window: plan.debounce.as_ref().map_or(Duration::ZERO, |d| d.window),
+                window: policy.debounce_rule().map_or(Duration::ZERO, |d| d.window),
             }),
             PlanOutcome::Allowed { decision } => Verdict::Allowed(Allowed {
-                policy: Arc::clone(&template.name),
+                policy: template.name,
                 decision,
                 degraded: false,
             }),
@@ -514,7 +534,7 @@ impl Sentinel {
                     }
                 }
                 Verdict::Throttled(Throttled {
-                    policy: Arc::clone(&template.name),
+                    policy: template.name,
                     subject: Subject::for_event(limit.scope, event),
                     decision,
                     quota: limit.quota,

@@ -9,10 +9,9 @@
 //! rounded up).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use sentinel_core::{Decision, Policy, PolicyRegistry, Scope, ceil_secs};
+use sentinel_core::{Decision, Policy, PolicyName, PolicyRegistry, Scope, ceil_secs};
 
 use crate::decimal::push_decimal;
 
@@ -53,7 +52,7 @@ pub(crate) struct RateHeaders(Option<Facts>);
 
 #[derive(Debug, Clone)]
 struct Facts {
-    policy: Arc<str>,
+    policy: PolicyName,
     decision: Decision,
     global: bool,
 }
@@ -122,7 +121,7 @@ impl HeaderSet {
     /// equal quotas).
     pub(crate) fn for_decision(
         &self,
-        policy: &Arc<str>,
+        policy: PolicyName,
         decision: &Decision,
         global: bool,
     ) -> RateHeaders {
@@ -130,7 +129,7 @@ impl HeaderSet {
             return RateHeaders(None);
         }
         RateHeaders(Some(Facts {
-            policy: Arc::clone(policy),
+            policy,
             decision: *decision,
             global,
         }))
@@ -239,7 +238,7 @@ mod tests {
             reset_after: Duration::from_millis(2001),
         };
         let mut h = HeaderMap::new();
-        set.for_decision(&Arc::from("login"), &d, true)
+        set.for_decision(PolicyName::intern("login"), &d, true)
             .apply(&set, &mut h);
         assert_eq!(
             h[RATELIMIT_POLICY],
@@ -251,7 +250,7 @@ mod tests {
         assert_eq!(h[X_RESET], "3");
         let mut h = HeaderMap::new();
         set.for_decision(
-            &Arc::from("_"),
+            PolicyName::intern("_"),
             &Decision {
                 limit: 100,
                 remaining: 7,

@@ -174,7 +174,7 @@ impl<F, S, B> fmt::Debug for ResponseFuture<F, S, B> {
 struct Refused {
     kind: RefusalKind,
     retry_after: Option<Duration>,
-    policy: Option<std::sync::Arc<str>>,
+    policy: Option<sentinel_core::PolicyName>,
 }
 
 /// What a verdict means for the request, with the rate-limit headers for its response.
@@ -187,12 +187,12 @@ fn outcome(config: &Config, verdict: Result<Verdict, sentinel_core::Error>) -> O
     let headers = &config.headers;
     match verdict {
         Ok(Verdict::Allowed(a)) => Outcome::Pass(match &a.decision {
-            Some(d) if headers.enabled() => headers.for_decision(&a.policy, d, false),
+            Some(d) if headers.enabled() => headers.for_decision(a.policy, d, false),
             _ => RateHeaders::default(),
         }),
         Ok(Verdict::Throttled(t)) => {
             let headers =
-                headers.for_decision(&t.policy, &t.decision, matches!(t.subject, Subject::Global));
+                headers.for_decision(t.policy, &t.decision, matches!(t.subject, Subject::Global));
             let refused = Refused {
                 kind: RefusalKind::Throttled,
                 retry_after: t.decision.retry_after,

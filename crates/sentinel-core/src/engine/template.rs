@@ -2,27 +2,26 @@
 //! plan it fills per check.
 //!
 //! A check writes each key by copying two precomputed strings around the subject
-//! ([`KeyParts`]) into a string it already owns; the policy's name is an `Arc<str>` the
-//! verdict shares; the escalation record's reason is formatted once. For stores that decide
+//! ([`KeyParts`]) into a string it already owns; the policy's name is a [`PolicyName`]
+//! the verdict copies; the escalation record's reason is formatted once. For stores that decide
 //! on the calling thread ([`Store::as_sync`](crate::Store::as_sync)), the plan itself is a
 //! per-thread buffer reused from check to check, so an allowed check allocates nothing once
 //! its strings have grown to their size.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use crate::key::KeyParts;
 use crate::plan::{DebounceStep, LimitStep, Plan, StrikeStep};
 use crate::{
-    BlockRecord, ESCALATION_BLOCKER, Event, KeyBuilder, KeyKind, Policy, PolicyRegistry, Quota,
-    Scope, Timestamp,
+    BlockRecord, ESCALATION_BLOCKER, Event, KeyBuilder, KeyKind, Policy, PolicyName,
+    PolicyRegistry, Quota, Scope, Timestamp,
 };
 
 /// One policy, precomputed.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
     /// The name its keys and verdicts use (`_` for the default).
-    pub(crate) name: Arc<str>,
+    pub(crate) name: PolicyName,
     /// Per rate limit, in policy order.
     limits: Vec<KeyParts>,
     debounce: KeyParts,
@@ -56,7 +55,7 @@ impl Template {
             )
         });
         Self {
-            name: Arc::from(name),
+            name: PolicyName::intern(name),
             limits,
             debounce: keys.parts(KeyKind::Debounce, name, ":"),
             strikes: keys.parts(KeyKind::Strikes, name, ""),
@@ -103,6 +102,7 @@ impl Templates {
     }
 
     /// The template of `policy` (named `name`), as resolved by the registry.
+    #[inline]
     pub(crate) fn get(&self, name: &str, policy: &Policy) -> TemplateRef<'_> {
         let at = address(policy);
         if let Ok(i) = self.by_policy.binary_search_by_key(&at, |(a, _)| *a)
@@ -119,6 +119,7 @@ impl Templates {
     /// Fills `buf.plan` for `event` under `policy` at `now` (the plan the engine hands the
     /// store), reusing the strings `buf` holds. `blocks: false` leaves the block keys out
     /// (a store that holds no block record, [`SyncStore::may_hold_blocks`](crate::SyncStore::may_hold_blocks)).
+    #[inline]
     pub(crate) fn fill(
         &self,
         buf: &mut PlanBuf,
@@ -291,6 +292,7 @@ thread_local! {
 /// Runs `f` with this thread's plan buffer, borrowed in place (one thread-local access per
 /// check). A check nested inside another on one thread (a store calling the engine) finds it
 /// borrowed and gets a fresh buffer, as does a check while the thread is being torn down.
+#[inline]
 pub(crate) fn with_plan_buf<R>(mut f: impl FnMut(&mut PlanBuf) -> R) -> R {
     // `f` runs once: on the thread's buffer, or else (borrowed, or torn down) on a fresh one.
     PLAN.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| f(&mut buf)))

@@ -1,9 +1,8 @@
 //! [`Verdict`]: what the engine decided about one event.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{BlockRecord, Decision, Fingerprint, Quota, Subject};
+use crate::{BlockRecord, Decision, Fingerprint, PolicyName, Quota, Subject};
 
 /// What [`Sentinel::check`](crate::Sentinel::check) decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +52,7 @@ impl Verdict {
 pub struct Allowed {
     /// The name of the policy applied (`_` for the default). Shared with the engine, not
     /// copied per check.
-    pub policy: Arc<str>,
+    pub policy: PolicyName,
     /// The rate-limit decision, when the policy has a rate limit and the store answered.
     pub decision: Option<Decision>,
     /// `true` when the store failed and [`FailMode::Open`](crate::FailMode::Open) let it pass.
@@ -77,7 +76,7 @@ pub struct Blocked {
 #[non_exhaustive]
 pub struct Debounced {
     /// The name of the policy applied.
-    pub policy: Arc<str>,
+    pub policy: PolicyName,
     /// The repeated content's fingerprint.
     pub fingerprint: Fingerprint,
     /// The debounce window.
@@ -89,7 +88,7 @@ pub struct Debounced {
 #[non_exhaustive]
 pub struct Throttled {
     /// The name of the policy applied.
-    pub policy: Arc<str>,
+    pub policy: PolicyName,
     /// The subject whose budget ran out.
     pub subject: Subject,
     /// The refusal, with `retry_after`.
