@@ -13,7 +13,8 @@
 //! After criterion's figures, the memory workloads run once more interleaved in short slices
 //! (so a busy machine slows them alike) and are printed as ratios to the raw step.
 //!
-//! `ENGINE_PROFILE=a` or `b` runs one memory workload alone (for `perf record`).
+//! `ENGINE_PROFILE=a`, `b` or `raw` runs one memory workload alone (for `perf record`, or
+//! `perf stat` cycles per check on a machine too busy for the interleaved ratios).
 //!
 //! Memory checks are driven by a no-op-waker `block_on`: the memory store never waits, so
 //! the figure is the engine's own cost, not an async runtime's.
@@ -249,10 +250,11 @@ fn redis_report() {
 
 /// The memory figures again as ratios to the raw store step, from one interleaved loop: the
 /// four workloads take turns in short slices, so a machine busy with other work slows them
-/// alike and the ratios hold even when the absolute times do not.
+/// alike; each ratio is taken within a round and the median of the rounds is reported, so the
+/// ratios hold even when the absolute times do not.
 fn memory_ratios() {
-    const SLICE: usize = 2_000;
-    const ROUNDS: usize = 300;
+    const SLICE: usize = 1_000;
+    const ROUNDS: usize = 601;
     let keys: Vec<String> = (0..USERS)
         .map(|u| format!("sentinel:rl-gcra:{{u{}}}:=_", 100_000_000 + u))
         .collect();
@@ -274,9 +276,12 @@ fn memory_ratios() {
     let mut fresh = events.clone();
     let fps = fingerprints();
     let mut n = 0usize;
-    let mut totals = [Duration::ZERO; 4];
+    // Per round, each workload's time per operation; the figures are the medians over the
+    // rounds (a burst of other work on the machine spoils a few rounds, not the median).
+    let mut per_round: [Vec<f64>; 4] = Default::default();
     let mut i = 0;
     for _ in 0..ROUNDS {
+        let mut times = [Duration::ZERO; 4];
         let t = Instant::now();
         for _ in 0..SLICE {
             i = (i + 1) % USERS;
@@ -286,19 +291,19 @@ fn memory_ratios() {
                     .unwrap(),
             );
         }
-        totals[0] += t.elapsed();
+        times[0] = t.elapsed();
         let t = Instant::now();
         for _ in 0..SLICE {
             i = (i + 1) % USERS;
             black_box(governor.check_key(&users[i]).is_ok());
         }
-        totals[1] += t.elapsed();
+        times[1] = t.elapsed();
         let t = Instant::now();
         for _ in 0..SLICE {
             i = (i + 1) % USERS;
             black_box(block_on(a.check(&events[i])).unwrap());
         }
-        totals[2] += t.elapsed();
+        times[2] = t.elapsed();
         let t = Instant::now();
         for _ in 0..SLICE {
             i = (i + 1) % USERS;
@@ -310,26 +315,48 @@ fn memory_ratios() {
             *e = e.clone().with_fingerprint(fps[n % fps.len()]);
             black_box(block_on(bb.check(e)).unwrap());
         }
-        totals[3] += t.elapsed();
+        times[3] = t.elapsed();
+        for (all, t) in per_round.iter_mut().zip(times) {
+            all.push(t.as_secs_f64() * 1e9 / SLICE as f64);
+        }
     }
-    let per = |d: Duration| d.as_secs_f64() * 1e9 / (SLICE * ROUNDS) as f64;
-    let raw = per(totals[0]);
+    let raw_of_round = per_round[0].clone();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // Ratios are taken round by round (both sides of a ratio ran within the same few
+    // milliseconds), then their median.
+    let ratio = |w: usize| {
+        median(
+            per_round[w]
+                .iter()
+                .zip(&raw_of_round)
+                .map(|(x, raw)| x / raw)
+                .collect(),
+        )
+    };
+    let ns = |w: usize| median(per_round[w].clone());
     println!(
-        "memory, interleaved: raw store step {raw:.1} ns; governor keyed check {:.1} ns ({:.2}x); \
-         Sentinel::check (a) rate limit + blocklist {:.1} ns ({:.2}x the raw step); \
-         (b) + debounce {:.1} ns ({:.2}x)",
-        per(totals[1]),
-        per(totals[1]) / raw,
-        per(totals[2]),
-        per(totals[2]) / raw,
-        per(totals[3]),
-        per(totals[3]) / raw,
+        "memory, interleaved (medians of {ROUNDS} rounds): raw store step {:.1} ns; governor keyed \
+         check {:.1} ns ({:.2}x); Sentinel::check (a) rate limit + blocklist {:.1} ns ({:.2}x the \
+         raw step); (b) + debounce {:.1} ns ({:.2}x)",
+        ns(0),
+        ns(1),
+        ratio(1),
+        ns(2),
+        ratio(2),
+        ns(3),
+        ratio(3),
     );
 }
 
 /// `ENGINE_PROFILE=a` (or `b`): runs workload (a) or (b) alone for 4 s and prints its time
 /// per check, for a profiler (`perf record`) to see the engine and nothing else.
 fn profile(which: &str) {
+    if which == "raw" {
+        return profile_raw();
+    }
     let clock = ManualClock::new(NOW);
     let debounce = which == "b";
     let e = engine(
@@ -366,6 +393,32 @@ fn profile(which: &str) {
     }
     println!(
         "({which}) {:.1} ns per check ({n} checks)",
+        start.elapsed().as_secs_f64() * 1e9 / n as f64
+    );
+}
+
+/// `ENGINE_PROFILE=raw`: the raw store step alone, as [`profile`] runs a workload.
+fn profile_raw() {
+    let keys: Vec<String> = (0..USERS)
+        .map(|u| format!("sentinel:rl-gcra:{{u{}}}:=_", 100_000_000 + u))
+        .collect();
+    let store = MemoryStore::new(ManualClock::new(NOW));
+    let q = quota();
+    let start = Instant::now();
+    let (mut i, mut n) = (0, 0usize);
+    while start.elapsed() < Duration::from_secs(4) {
+        for _ in 0..10_000 {
+            i = (i + 1) % USERS;
+            n += 1;
+            black_box(
+                store
+                    .hit_sync(&keys[i], Algorithm::Gcra, &q, 1, NOW)
+                    .unwrap(),
+            );
+        }
+    }
+    println!(
+        "(raw) {:.1} ns per step ({n} steps)",
         start.elapsed().as_secs_f64() * 1e9 / n as f64
     );
 }

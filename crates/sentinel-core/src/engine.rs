@@ -6,6 +6,7 @@ mod hook;
 mod startup_check;
 mod stats;
 mod template;
+mod thread_counts;
 mod verdict;
 
 pub use hook::{Hook, HookContext, HookFuture};
@@ -21,6 +22,7 @@ use std::time::Duration;
 use deny_cache::{Cached, DenyCache};
 use stats::{Counters, bump};
 use template::{PlanBuf, Template, Templates, with_plan_buf};
+use thread_counts::VerdictCount;
 
 use crate::clock::duration_to_micros;
 use crate::error::BoxError;
@@ -200,7 +202,7 @@ impl Sentinel {
         }
         let sync = inner.store.as_sync()?;
         let now = inner.clock.now();
-        let verdict = match self.decide_sync(inner.store.as_ref(), sync, event, now) {
+        let verdict = match self.decide_sync(inner.store.as_ref(), sync, event, now)? {
             Ok(verdict) => verdict,
             // Without a fallback store the fail mode decides at once (open or closed).
             Err(err) => match self.fail_now(err, event).ok()? {
@@ -225,13 +227,12 @@ impl Sentinel {
     #[inline]
     fn count(&self, event: &Event, verdict: &Verdict) {
         let inner = &self.inner;
-        let counter = match verdict {
-            Verdict::Allowed(_) => &inner.counters.allowed,
-            Verdict::Blocked(_) => &inner.counters.blocked,
-            Verdict::Debounced(_) => &inner.counters.debounced,
-            Verdict::Throttled(_) => &inner.counters.throttled,
-        };
-        bump(counter);
+        inner.counters.verdicts.add(match verdict {
+            Verdict::Allowed(_) => VerdictCount::Allowed,
+            Verdict::Blocked(_) => VerdictCount::Blocked,
+            Verdict::Debounced(_) => VerdictCount::Debounced,
+            Verdict::Throttled(_) => VerdictCount::Throttled,
+        });
         inner.metrics.verdict(&inner.policies, event, verdict);
     }
 
@@ -258,7 +259,7 @@ impl Sentinel {
             return None;
         }
         let sync = inner.store.as_sync()?;
-        Some(self.decide_sync(inner.store.as_ref(), sync, event, now))
+        self.decide_sync(inner.store.as_ref(), sync, event, now)
     }
 
     async fn decide_with_fail_mode(&self, event: &Event, now: Timestamp) -> Result<Verdict, Error> {
@@ -380,14 +381,17 @@ impl Sentinel {
         event: &Event,
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
-        if let Some(sync) = store.as_sync() {
-            return self.decide_sync(store, sync, event, now);
+        if let Some(sync) = store.as_sync()
+            && let Some(decided) = self.decide_sync(store, sync, event, now)
+        {
+            return decided;
         }
         let inner = &self.inner;
         let (name, policy) = inner.policies.resolve_event(event);
         let template = inner.templates.get(name, policy);
         // A store that waits (Redis): the plan lives across the await, so it is built afresh
-        // (a few small allocations, next to a network round trip).
+        // (a few small allocations, next to a network round trip). Also a synchronous store
+        // on a thread being torn down (its plan buffer is gone).
         let mut buf = PlanBuf::new();
         inner
             .templates
@@ -410,7 +414,8 @@ impl Sentinel {
     }
 
     /// Decides `event` with a synchronous store: this thread's plan buffer, reused from check
-    /// to check, and no future, so an allowed check allocates nothing.
+    /// to check, and no future, so an allowed check allocates nothing. `None`, deciding
+    /// nothing, only on a thread being torn down (see [`with_plan_buf`]).
     #[inline]
     fn decide_sync(
         &self,
@@ -418,7 +423,7 @@ impl Sentinel {
         sync: &dyn SyncStore,
         event: &Event,
         now: Timestamp,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Option<Result<Verdict, StoreError>> {
         let inner = &self.inner;
         let (name, policy) = inner.policies.resolve_event(event);
         let template = inner.templates.get(name, policy);
@@ -426,25 +431,48 @@ impl Sentinel {
         // The closure returns the store's facts, not the verdict: the verdict (the larger
         // value) is built once, here, rather than moved out through the buffer's borrow.
         let outcome = with_plan_buf(|buf| {
-            inner
-                .templates
-                .fill(buf, &template, policy, event, now, blocks);
-            let plan = &buf.plan;
-            if let Some(outcome) = self.cached(plan) {
-                return Ok(outcome);
-            }
-            // Not timed: a synchronous store decides in tens of nanoseconds, less than
-            // reading the clock twice would cost (the latency histogram is for stores that
-            // wait); its errors are still counted.
-            let result = sync.evaluate_sync(plan);
-            inner
-                .metrics
-                .store_error(store, inner.store.as_ref(), &result);
-            let outcome = result?;
-            self.remember(plan, &outcome);
-            Ok(outcome)
+            self.plan_outcome(buf, store, sync, &template, policy, event, now, blocks)
         })?;
-        self.verdict(event, &template, policy, now, outcome)
+        Some(outcome.and_then(|outcome| self.verdict(event, &template, policy, now, outcome)))
+    }
+
+    /// The store's facts for `event` under `policy`: the plan filled into `buf`, then the
+    /// deny cache, else the synchronous store. Always inlined into its one caller (the plan
+    /// buffer's closure), so the facts are written where the verdict is built from them.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the check's inputs, passed through to one inlined body"
+    )]
+    #[inline(always)]
+    fn plan_outcome(
+        &self,
+        buf: &mut PlanBuf,
+        store: &dyn Store,
+        sync: &dyn SyncStore,
+        template: &Template,
+        policy: &Policy,
+        event: &Event,
+        now: Timestamp,
+        blocks: bool,
+    ) -> Result<PlanOutcome, StoreError> {
+        let inner = &self.inner;
+        inner
+            .templates
+            .fill(buf, template, policy, event, now, blocks);
+        let plan = &buf.plan;
+        if let Some(outcome) = self.cached(plan) {
+            return Ok(outcome);
+        }
+        // Not timed: a synchronous store decides in tens of nanoseconds, less than reading
+        // the clock twice would cost (the latency histogram is for stores that wait); its
+        // errors are still counted.
+        let result = sync.evaluate_sync(plan);
+        inner
+            .metrics
+            .store_error(store, inner.store.as_ref(), &result);
+        let outcome = result?;
+        self.remember(plan, &outcome);
+        Ok(outcome)
     }
 
     /// The deny cache's answer for `plan`, if it has one.

@@ -206,15 +206,24 @@ pub(crate) fn write_escaped(out: &mut String, s: &str) {
 /// of `[A-Za-z0-9_-]` (hex would take 32, and push the usual debounce key past the memory
 /// store's inline key length), without allocating once `out` has room.
 pub(crate) fn push_fingerprint(out: &mut String, fp: &Fingerprint) {
-    use base64::Engine as _;
-    // Into a stack buffer, then one copy: `encode_string` goes through a chunked writer that
-    // costs ten times the encoding itself.
-    let mut buf = [0u8; 24];
-    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode_slice(fp.as_bytes(), &mut buf)
-        .unwrap_or(0);
-    // base64 output is ASCII.
-    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default());
+    // Written out for exactly 16 bytes (five 3-byte groups and one last byte) rather than
+    // through the `base64` crate's general engine, which costs about four times as much on an
+    // input this small (every debounced check pays it). `tests/fingerprint_key.rs` checks it
+    // against `base64`'s URL_SAFE_NO_PAD on random fingerprints.
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let sextet = |v: u32| char::from(ALPHABET[(v & 63) as usize]);
+    let b = fp.as_bytes();
+    out.reserve(22);
+    for g in b.chunks_exact(3) {
+        let v = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
+        out.push(sextet(v >> 18));
+        out.push(sextet(v >> 12));
+        out.push(sextet(v >> 6));
+        out.push(sextet(v));
+    }
+    let last = u32::from(b[15]);
+    out.push(sextet(last >> 2));
+    out.push(sextet(last << 4));
 }
 
 /// Appends `bytes` as lower-case hex (what `hex::encode` returns), without allocating.

@@ -154,8 +154,10 @@ mod imp {
         }
 
         /// The handles of the policy named `name` (the default's without hashing its name).
+        #[inline]
         fn by_name(&self, name: &str) -> &PolicyHandles {
-            if name == DEFAULT_POLICY_KEY {
+            // No named policy (the usual single-policy engine): no name to compare.
+            if self.named.is_empty() || name == DEFAULT_POLICY_KEY {
                 return &self.default;
             }
             self.named.get(name).unwrap_or(&self.default)
@@ -168,6 +170,7 @@ mod imp {
             self.by_name(name)
         }
 
+        #[inline]
         pub(crate) fn verdict(&self, policies: &PolicyRegistry, event: &Event, verdict: &Verdict) {
             // The verdict names its policy (as the registry resolved it); only a block does not.
             let p = match verdict {

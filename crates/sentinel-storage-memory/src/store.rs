@@ -223,7 +223,9 @@ impl MemoryStore {
     /// # Errors
     /// [`StoreError::CapacityReached`] only for a key not yet stored, when the store is at
     /// [`MemoryConfig::max_keys`] and no key can be evicted.
-    #[inline]
+    // Always inlined: a plan's rate limit (the engine's every check) then builds its outcome
+    // from the decision in place, instead of copying it out of a returned value.
+    #[inline(always)]
     pub fn hit_sync(
         &self,
         key: &str,

@@ -185,11 +185,18 @@ impl DenyCache {
             .filter(|e| question.is(&e.question))
     }
 
-    /// The cached answer for `plan`, if one is in force at `plan.now`. Allocation-free.
+    /// The cached answer for `plan`, if one is in force at `plan.now`. Allocation-free; an
+    /// empty cache (every check of a well-behaved user) answers inline, without a call.
+    #[inline]
     pub(crate) fn get(&self, plan: &Plan) -> Option<Cached> {
         if !self.enabled() || self.len.load(Ordering::Relaxed) == 0 {
             return None;
         }
+        self.get_held(plan)
+    }
+
+    /// [`get`](Self::get) when the cache holds something.
+    fn get_held(&self, plan: &Plan) -> Option<Cached> {
         let now = plan.now;
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(first) = plan.blocks.first()
@@ -306,10 +313,15 @@ impl DenyCache {
 
     /// The store granted `plan` (its limits consumed): forgets every cached answer if one of
     /// its limit keys is watched.
+    #[inline]
     pub(crate) fn allowed(&self, plan: &Plan) {
-        if self.watched_len.load(Ordering::Relaxed) == 0 {
-            return;
+        if self.watched_len.load(Ordering::Relaxed) != 0 {
+            self.allowed_watched(plan);
         }
+    }
+
+    /// [`allowed`](Self::allowed) while some limit keys are watched.
+    fn allowed_watched(&self, plan: &Plan) {
         let touched = {
             let watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
             plan.limits

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::thread_counts::{ThreadCounts, VerdictCount};
+
 /// A snapshot of the engine's counters: every check made through one [`Sentinel`](crate::Sentinel)
 /// (by any adapter: the Telegram guard, the tower layer, direct calls).
 ///
@@ -72,10 +74,9 @@ impl fmt::Display for Stats {
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) allowed: AtomicU64,
-    pub(crate) blocked: AtomicU64,
-    pub(crate) debounced: AtomicU64,
-    pub(crate) throttled: AtomicU64,
+    /// One per check: kept per thread (see [`ThreadCounts`]).
+    pub(crate) verdicts: ThreadCounts,
+    // The rest count rarer events (errors, escalations): shared atomics.
     pub(crate) escalations: AtomicU64,
     pub(crate) store_errors: AtomicU64,
     pub(crate) failed_open: AtomicU64,
@@ -91,22 +92,22 @@ pub(crate) fn bump(c: &AtomicU64) {
 impl Counters {
     pub(crate) fn snapshot(&self) -> Stats {
         let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let v = |kind| self.verdicts.get(kind);
+        let (allowed, blocked) = (v(VerdictCount::Allowed), v(VerdictCount::Blocked));
+        let (debounced, throttled) = (v(VerdictCount::Debounced), v(VerdictCount::Throttled));
+        let failed_closed = r(&self.failed_closed);
         Stats {
             // Not a counter of its own: every check ends in exactly one of these five, so a
-            // check pays one shared atomic add, not two (the sum counts finished checks).
-            checks: r(&self.allowed)
-                + r(&self.blocked)
-                + r(&self.debounced)
-                + r(&self.throttled)
-                + r(&self.failed_closed),
-            allowed: r(&self.allowed),
-            blocked: r(&self.blocked),
-            debounced: r(&self.debounced),
-            throttled: r(&self.throttled),
+            // check counts once (the sum counts finished checks).
+            checks: allowed + blocked + debounced + throttled + failed_closed,
+            allowed,
+            blocked,
+            debounced,
+            throttled,
             escalations: r(&self.escalations),
             store_errors: r(&self.store_errors),
             failed_open: r(&self.failed_open),
-            failed_closed: r(&self.failed_closed),
+            failed_closed,
             fallback_used: r(&self.fallback_used),
             hook_failures: r(&self.hook_failures),
         }

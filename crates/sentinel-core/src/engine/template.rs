@@ -105,9 +105,11 @@ impl Templates {
     #[inline]
     pub(crate) fn get(&self, name: &str, policy: &Policy) -> TemplateRef<'_> {
         let at = address(policy);
+        // The registry is the engine's own and never changes, and it names each of its
+        // policies one way (`resolve_event` returns a named policy's key, a chat type's name
+        // or `_`), so the address alone finds the template.
         if let Ok(i) = self.by_policy.binary_search_by_key(&at, |(a, _)| *a)
             && let Some((_, t)) = self.by_policy.get(i)
-            && *t.name == *name
         {
             return TemplateRef::Shared(t);
         }
@@ -291,12 +293,24 @@ thread_local! {
 
 /// Runs `f` with this thread's plan buffer, borrowed in place (one thread-local access per
 /// check). A check nested inside another on one thread (a store calling the engine) finds it
-/// borrowed and gets a fresh buffer, as does a check while the thread is being torn down.
+/// borrowed and gets a fresh buffer. `None`, without running `f`, only while the thread is
+/// being torn down (its buffer is gone): the caller then builds a plan of its own.
+///
+/// `f` has one call site, so it is inlined here and its result written where the caller
+/// wants it, not moved out of a second copy.
 #[inline]
-pub(crate) fn with_plan_buf<R>(mut f: impl FnMut(&mut PlanBuf) -> R) -> R {
-    // `f` runs once: on the thread's buffer, or else (borrowed, or torn down) on a fresh one.
-    PLAN.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| f(&mut buf)))
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| f(&mut PlanBuf::new()))
+pub(crate) fn with_plan_buf<R>(f: impl FnOnce(&mut PlanBuf) -> R) -> Option<R> {
+    PLAN.try_with(|cell| {
+        let mut borrowed = cell.try_borrow_mut();
+        let mut fresh;
+        let buf = match &mut borrowed {
+            Ok(buf) => &mut **buf,
+            Err(_) => {
+                fresh = PlanBuf::new();
+                &mut fresh
+            }
+        };
+        f(buf)
+    })
+    .ok()
 }
