@@ -426,13 +426,29 @@ impl MemoryStore {
     /// Inserts `entry` (a key not present) into the locked `shard`: sweeps a few entries,
     /// makes room under the cap, then stores it.
     fn admit(&self, shard: &mut Shard, hash: u64, entry: Entry) -> Result<(), StoreError> {
-        if self.config.sweep_per_insert > 0 {
-            let now = self.clock.now().as_micros();
-            let removed = shard.sweep_some(now, self.config.sweep_per_insert, &self.hasher);
-            self.entries.fetch_sub(removed, Ordering::Relaxed);
+        let budget = self.config.sweep_per_insert;
+        let now = if budget > 0 {
+            self.clock.now().as_micros()
+        } else {
+            0
+        };
+        let (removed, placed) = shard.sweep_for(now, budget, hash, entry, &self.hasher);
+        let stored = match placed {
+            Ok(at) => at,
+            Err(entry) => {
+                if removed == 0 {
+                    self.reserve(shard)?;
+                }
+                shard.insert(hash, entry, &self.hasher)
+            }
+        };
+        // With something removed, the new key took the room of one of them, so the cap
+        // cannot be passed and the count moves by `1 - removed`: not at all in the usual
+        // one-for-one (a new debounce window in the place of an ended one).
+        if removed > 1 {
+            self.entries.fetch_sub(removed - 1, Ordering::Relaxed);
         }
-        self.reserve(shard)?;
-        if shard.insert(hash, entry, &self.hasher).is_none() {
+        if stored.is_none() {
             self.entries.fetch_sub(1, Ordering::Relaxed);
             return Err(StoreError::CapacityReached(self.len()));
         }

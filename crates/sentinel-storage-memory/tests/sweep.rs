@@ -226,3 +226,41 @@ fn spawn_sweeper_outside_a_runtime_is_an_error() {
     let err = store.spawn_sweeper(Duration::from_secs(1)).unwrap_err();
     assert!(err.to_string().contains("tokio runtime"));
 }
+
+/// A new key takes the place of an ended one (the sweep on insert replaces it in place): the
+/// ended key is gone, the new one is found, every other key is untouched, the count and the
+/// heap figure follow. Keys longer than the inline limit make the heap figure move.
+#[test]
+fn a_new_key_replaces_an_ended_one_in_place() {
+    let clock = ManualClock::new(T0);
+    // One shard, so the sweep's cursor walks the keys in insertion order.
+    let store = MemoryStore::with_config(clock.clone(), MemoryConfig::default().shards(1));
+    let window = Duration::from_secs(1);
+    let long = |i: usize| format!("sentinel:db:{{u{i}}}:{}", "x".repeat(80));
+    // Whether `key` is a first sighting (a new window).
+    let first = |key: &str, window: Duration, now: Timestamp| {
+        futures_lite_block_on(store.debounce(key, window, now)).unwrap()
+    };
+    // Ten long keys whose windows end, then one live short key.
+    for i in 0..10 {
+        assert!(first(&long(i), window, T0));
+    }
+    let later = T0.saturating_add(Duration::from_secs(5));
+    clock.set(later);
+    assert!(first("live", Duration::from_secs(60), later));
+    let heap_before = store.memory_usage();
+    let len_before = store.len();
+    // A new long key: the sweep removes ended keys, the new one takes a place.
+    assert!(first(&long(100), window, later));
+    assert!(store.len() < len_before, "ended keys were swept");
+    assert!(store.memory_usage() < heap_before, "their heap bytes went with them");
+    // The new key is there (a repeat), the live one too, and a swept one is new again.
+    assert!(!first(&long(100), window, later));
+    assert!(!first("live", Duration::from_secs(60), later));
+    assert!(first(&long(0), window, later));
+    // Sweeping everything that ended leaves exactly the live keys: the new one, `live`, and
+    // the re-opened first key; the count agrees with what the store holds.
+    clock.set(later.saturating_add(Duration::from_millis(999)));
+    store.sweep_now();
+    assert_eq!(store.len(), 3);
+}
