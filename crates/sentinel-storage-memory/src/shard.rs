@@ -122,7 +122,13 @@ impl Shard {
     /// Puts `entry` (a key not present, hashing to `hash`) in the place of entry `i`, which
     /// is dropped: one bucket out, one in, and nothing moves (no last entry swapped into a
     /// hole and repointed, as a removal followed by an insert would do).
-    fn replace(&mut self, i: usize, hash: u64, entry: Entry, hasher: &RandomState) -> Option<usize> {
+    fn replace(
+        &mut self,
+        i: usize,
+        hash: u64,
+        entry: Entry,
+        hasher: &RandomState,
+    ) -> Option<usize> {
         let index = u32::try_from(i).ok()?;
         let old_hash = hash_of(hasher, &self.slab, index);
         if let Ok(bucket) = self.table.find_entry(old_hash, |&j| j == index) {
@@ -138,11 +144,10 @@ impl Shard {
         Some(i)
     }
 
-    /// [`sweep_some`](Self::sweep_some) for a new `entry` (a key not present, hashing to
-    /// `hash`): the first idle entry the sweep finds is replaced by `entry` (see
-    /// [`replace`](Self::replace)), the others are removed. Returns how many entries went (a
-    /// replaced one included) and where `entry` went, or `entry` back when no idle entry was
-    /// found and it still has to be inserted.
+    /// [`sweep`](Self::sweep) for a new `entry` (a key not present, hashing to `hash`): the
+    /// first idle entry the sweep finds is replaced by `entry` (see [`replace`](Self::replace)).
+    /// Returns how many entries went (a replaced one included) and where `entry` went, or
+    /// `entry` back when nothing was idle and it still has to be inserted.
     pub(crate) fn sweep_for(
         &mut self,
         now: u64,
@@ -151,9 +156,35 @@ impl Shard {
         entry: Entry,
         hasher: &RandomState,
     ) -> (usize, Result<Option<usize>, Entry>) {
-        let mut entry = Some(entry);
-        let mut placed = None;
+        let mut new = Some(entry);
+        let (removed, placed) = self.sweep(now, budget, &mut new, hash, hasher);
+        match (placed, new) {
+            (Some(at), _) => (removed, Ok(at)),
+            (None, Some(entry)) => (removed, Err(entry)),
+            // `new` is taken only where `placed` is set.
+            (None, None) => (removed, Ok(None)),
+        }
+    }
+
+    /// Looks at up to `budget` entries from the cursor and removes those idle at `now`;
+    /// returns how many it removed.
+    pub(crate) fn sweep_some(&mut self, now: u64, budget: usize, hasher: &RandomState) -> usize {
+        self.sweep(now, budget, &mut None, 0, hasher).0
+    }
+
+    /// The sweep itself: up to `budget` entries from the cursor; an idle one is removed, or,
+    /// the first time while `new` holds an entry (hashing to `hash`), replaced by it. Returns
+    /// how many went and, if `new` was placed, where.
+    fn sweep(
+        &mut self,
+        now: u64,
+        budget: usize,
+        new: &mut Option<Entry>,
+        hash: u64,
+        hasher: &RandomState,
+    ) -> (usize, Option<Option<usize>>) {
         let mut removed = 0;
+        let mut placed = None;
         for _ in 0..budget {
             if self.slab.len() == 0 {
                 break;
@@ -170,46 +201,15 @@ impl Shard {
                 continue;
             }
             removed += 1;
-            if let Some(new) = entry.take() {
-                placed = Some(self.replace(self.cursor, hash, new, hasher));
+            if let Some(entry) = new.take() {
+                placed = Some(self.replace(self.cursor, hash, entry, hasher));
                 self.cursor += 1;
             } else {
                 // The last entry moves into the cursor's slot: look at it next.
                 self.remove(self.cursor, hasher);
             }
         }
-        match (placed, entry) {
-            (Some(at), _) => (removed, Ok(at)),
-            (None, Some(entry)) => (removed, Err(entry)),
-            // `entry` is taken only where `placed` is set.
-            (None, None) => (removed, Ok(None)),
-        }
-    }
-
-    /// Looks at up to `budget` entries from the cursor and removes those idle at `now`;
-    /// returns how many it removed.
-    pub(crate) fn sweep_some(&mut self, now: u64, budget: usize, hasher: &RandomState) -> usize {
-        let mut removed = 0;
-        for _ in 0..budget {
-            if self.slab.len() == 0 {
-                break;
-            }
-            if self.cursor >= self.slab.len() {
-                self.cursor = 0;
-            }
-            let idle = self
-                .slab
-                .get(self.cursor)
-                .is_some_and(|e| e.expiry() <= now);
-            if idle {
-                // The last entry moves into the cursor's slot: look at it next.
-                self.remove(self.cursor, hasher);
-                removed += 1;
-            } else {
-                self.cursor += 1;
-            }
-        }
-        removed
+        (removed, placed)
     }
 
     /// Removes every entry idle at `now` and every blocklist record expired at `now`; returns

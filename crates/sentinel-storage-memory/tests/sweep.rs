@@ -253,7 +253,10 @@ fn a_new_key_replaces_an_ended_one_in_place() {
     // A new long key: the sweep removes ended keys, the new one takes a place.
     assert!(first(&long(100), window, later));
     assert!(store.len() < len_before, "ended keys were swept");
-    assert!(store.memory_usage() < heap_before, "their heap bytes went with them");
+    assert!(
+        store.memory_usage() < heap_before,
+        "their heap bytes went with them"
+    );
     // The new key is there (a repeat), the live one too, and a swept one is new again.
     assert!(!first(&long(100), window, later));
     assert!(!first("live", Duration::from_secs(60), later));
