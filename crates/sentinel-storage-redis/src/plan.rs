@@ -1,10 +1,11 @@
-//! One update's plan as one `EVALSHA` of the plan script (`lua/plan.lua`), and its reply.
+//! One update's plan as one call of the plan (`lua/plan.lua`): `FCALL` of the plan library on
+//! Redis 7+, else `EVALSHA` of the plan script; and its reply.
 
 use redis::{Cmd, Value};
 use sentinel_core::{Algorithm, BlockRecord, Plan, PlanOutcome, StoreError};
 
 use crate::error::protocol;
-use crate::scripts::{self, MAX_SPAN_MICROS, PLAN, ceil_millis, decode_decision};
+use crate::scripts::{self, MAX_SPAN_MICROS, Program, ceil_millis, decode_decision};
 
 /// The PX of a block record's key (`None` for a permanent block): as long as it lasts, plus
 /// 1 ms for Redis's truncating expiry clock, plus the client-clock grace.
@@ -27,15 +28,34 @@ fn algorithm_tag(algorithm: Algorithm) -> Result<&'static str, StoreError> {
     }
 }
 
-/// The `EVALSHA` of the plan script for `plan` (`now` from [`scripts::now_arg`]).
-pub(crate) fn command(plan: &Plan, now: &str, grace_ms: u64) -> Result<Cmd, StoreError> {
+/// The call of `program` (the plan script or the plan library) for `plan` (`now` from
+/// [`scripts::now_arg`]): `EVALSHA sha …` or `FCALL function …`, with the same keys and
+/// arguments.
+pub(crate) fn command(
+    program: Program,
+    plan: &Plan,
+    now: &str,
+    grace_ms: u64,
+) -> Result<Cmd, StoreError> {
     let nkeys = plan.keys().count();
-    let mut cmd = Cmd::with_capacity(9 + nkeys + plan.limits.len() * 5 + 4, 256);
-    cmd.arg("EVALSHA").arg(PLAN.get_hash()).arg(nkeys);
+    let mut cmd = Cmd::with_capacity(7 + nkeys + plan.limits.len() * 4 + 4, 256);
+    match program {
+        Program::Script(s) => cmd.arg("EVALSHA").arg(s.get_hash()),
+        Program::Library(l) => cmd.arg("FCALL").arg(l.function()),
+    };
+    cmd.arg(nkeys);
     for key in plan.keys() {
         cmd.arg(key);
     }
-    cmd.arg(now).arg(grace_ms).arg(plan.blocks.len());
+    // The counts, packed as the script reads them: each below 256.
+    let (blocks, limits) = (plan.blocks.len(), plan.limits.len());
+    if blocks > 255 || limits > 255 {
+        return Err(protocol(format_args!(
+            "a plan with {blocks} block keys and {limits} limits is more than the plan script takes (255 each)"
+        )));
+    }
+    let counts = blocks + 256 * limits + if plan.strike.is_some() { 65_536 } else { 0 };
+    cmd.arg(now).arg(grace_ms).arg(counts);
     match &plan.debounce {
         Some(d) => {
             let window_us = u64::try_from(d.window.as_micros()).unwrap_or(u64::MAX);
@@ -51,14 +71,15 @@ pub(crate) fn command(plan: &Plan, now: &str, grace_ms: u64) -> Result<Cmd, Stor
             cmd.arg("");
         }
     }
-    cmd.arg(plan.limits.len())
-        .arg(if plan.strike.is_some() { "1" } else { "0" });
     for l in &plan.limits {
-        cmd.arg(algorithm_tag(l.algorithm)?)
-            .arg(l.quota.limit())
-            .arg(l.quota.period_micros())
-            .arg(l.cost)
-            .arg(l.quota.emission_interval_micros());
+        let tag = algorithm_tag(l.algorithm)?;
+        cmd.arg(tag).arg(l.quota.limit()).arg(l.cost);
+        // The one of period and emission interval the algorithm reads.
+        if l.algorithm == Algorithm::Gcra {
+            cmd.arg(l.quota.emission_interval_micros());
+        } else {
+            cmd.arg(l.quota.period_micros());
+        }
     }
     if let Some(s) = &plan.strike {
         cmd.arg(s.quota.limit())
