@@ -65,7 +65,12 @@ pub(crate) fn command(
                     d.window
                 )));
             }
-            cmd.arg(window_us);
+            if now.is_empty() {
+                // Server clock: the window is the key's PX, rounded up, at least 1 ms.
+                cmd.arg(window_us.div_ceil(1_000).max(1));
+            } else {
+                cmd.arg(window_us);
+            }
         }
         None => {
             cmd.arg("");

@@ -9,7 +9,8 @@
 --       and the offender's block key (if the plan escalates).
 -- ARGV: 1 now|''   2 extra TTL ms
 --       3 counts: the number of block keys + 256 * the number of limits (+ 65536 when the plan
---         escalates)   4 debounce window µs ('' = none)
+--         escalates)   4 debounce window ('' = none): µs with the client's clock (ARGV[1] set),
+--         the debounce key's PX (ms, at least 1) with Redis's
 --       then per limit: algorithm ('sw', 'gcra', 'fw'), limit, cost, and the period µs (sw,
 --         fw) or the emission interval µs (gcra)
 --       then, when it escalates: strikes, within µs, the block record (JSON), its PX ('' = none)
@@ -56,12 +57,8 @@ if window ~= '' then
   k = k + 1
   local first
   if ARGV[1] == '' then
-    -- Server clock: the window is the key's TTL.
-    local px = math.floor((tonumber(window) + 999) / 1000)
-    if px < 1 then
-      px = 1
-    end
-    first = redis.call('SET', KEYS[k], '1', 'NX', 'PX', string.format('%d', px))
+    -- Server clock: the window is the key's TTL (ARGV[4] is already the PX).
+    first = redis.call('SET', KEYS[k], '1', 'NX', 'PX', window)
   else
     first = debounce_client({KEYS[k]}, {ARGV[1], window, grace}, now) == 1
   end
