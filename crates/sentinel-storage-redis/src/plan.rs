@@ -5,7 +5,7 @@ use redis::{Cmd, Value};
 use sentinel_core::{Algorithm, BlockRecord, Plan, PlanOutcome, StoreError};
 
 use crate::error::protocol;
-use crate::scripts::{self, MAX_SPAN_MICROS, Program, ceil_millis, decode_decision};
+use crate::scripts::{self, MAX_SPAN_MICROS, Program, ceil_millis, decode_fields};
 
 /// The PX of a block record's key (`None` for a permanent block): as long as it lasts, plus
 /// 1 ms for Redis's truncating expiry clock, plus the client-clock grace.
@@ -126,7 +126,7 @@ pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreErr
     };
     let decision = |fields: &[Value], i: usize| {
         let limit = plan.limits.get(i).map_or(0, |l| l.quota.limit());
-        decode_decision(&Value::Array(fields.to_vec()), limit)
+        decode_fields(fields, limit)
     };
     match items.as_slice() {
         [tag, i, raw] if int(tag)? == 1 => {

@@ -272,7 +272,12 @@ pub(crate) fn decode_decision(reply: &Value, limit: u32) -> Result<Decision, Sto
             kind(reply)
         )));
     };
-    let [allowed, remaining, retry, reset] = items.as_slice() else {
+    decode_fields(items, limit)
+}
+
+/// Decodes the four decision fields of a rate-limit script's reply (also part of the plan's).
+pub(crate) fn decode_fields(items: &[Value], limit: u32) -> Result<Decision, StoreError> {
+    let [allowed, remaining, retry, reset] = items else {
         return Err(protocol(format_args!(
             "rate-limit script replied {} values, expected 4",
             items.len()

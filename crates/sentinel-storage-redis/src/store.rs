@@ -60,10 +60,11 @@ pub(crate) struct StoreSettings {
 /// over Redis, standalone, Sentinel-managed or Cluster. Cheap to clone; share one per process.
 ///
 /// - **One round trip per update**: the engine's whole plan (blocklist, debounce, rate limits,
-///   strike, escalation) is one `EVALSHA` of the plan script on a standalone server (on
-///   Cluster, see the crate docs); each single-purpose rate-limit step is one `EVALSHA` too
-///   (scripts reload automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a
-///   debounce is one `SET NX PX`; blocklist reads are one `GET`.
+///   strike, escalation) is one `FCALL` of the plan library on Redis 7+ (else one `EVALSHA`
+///   of the plan script) on a standalone server (on Cluster, see the crate docs); each
+///   single-purpose rate-limit step is one `EVALSHA` (scripts and the library reload
+///   automatically when the server lost them, e.g. when Redis restarted empty); a debounce is
+///   one `SET NX PX`; blocklist reads are one `GET`.
 /// - **Every key has a TTL** — the time until the state stops mattering — except permanent
 ///   blocks (`expires_at: None`), which stay until unblocked.
 /// - **Errors are typed**: connection, I/O and pool failures are [`StoreError::Unavailable`],
@@ -494,8 +495,8 @@ impl DebounceStore for RedisStore {
     }
 }
 
-/// The whole plan in one `EVALSHA` of the plan script: one round trip per update, whatever
-/// the policy. On Cluster, a plan whose keys span several hash slots (the usual case: the
+/// The whole plan in one `FCALL` of the plan library (Redis 7+) or `EVALSHA` of the plan
+/// script: one round trip per update, whatever the policy. On Cluster, a plan whose keys span several hash slots (the usual case: the
 /// user's and the chat's blocks live under different hash tags) is evaluated step by step
 /// ([`evaluate_stepwise`](sentinel_core::plan::evaluate_stepwise)); see the crate docs.
 #[async_trait]

@@ -4,10 +4,6 @@
 -- The rate-limit steps by the algorithm tag plan.lua receives.
 local steps = {sw = step_sliding_window, gcra = step_gcra, fw = step_fixed_window}
 
--- A step's KEYS and ARGV, filled anew for each step (no step keeps them): no tables to
--- allocate per step.
-local step_keys, step_args = {}, {}
-
 -- Limit i (1-based) of the plan whose limit keys follow KEYS[k]: its decision, peeking or
 -- not ('1'/'0'); ARGV as plan.lua describes it.
 local function run_limit(KEYS, ARGV, k, i, peek, now)
@@ -19,15 +15,8 @@ local function run_limit(KEYS, ARGV, k, i, peek, now)
   -- The step scripts' ARGV: now, limit, period, cost, peek, extra TTL, emission interval. The
   -- plan sends one of period and emission interval, the one the algorithm reads; it goes
   -- in both places.
-  step_keys[1] = KEYS[k + i]
-  step_args[1] = ARGV[1]
-  step_args[2] = ARGV[a + 2]
-  step_args[3] = ARGV[a + 4]
-  step_args[4] = ARGV[a + 3]
-  step_args[5] = peek
-  step_args[6] = ARGV[2]
-  step_args[7] = ARGV[a + 4]
-  return step(step_keys, step_args, now)
+  return step({KEYS[k + i]}, {ARGV[1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 3], peek, ARGV[2],
+    ARGV[a + 4]}, now)
 end
 
 -- Whether refusal a waits longer than b (-1 = never, the longest).
