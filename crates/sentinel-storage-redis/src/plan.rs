@@ -146,15 +146,19 @@ pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreErr
             Ok(PlanOutcome::Blocked { index, record })
         }
         [tag] if int(tag)? == 2 => Ok(PlanOutcome::Debounced),
-        [tag, i, fields @ ..] if fields.len() == 4 && int(tag)? == 3 => {
+        [tag, i, remaining, reset] if int(tag)? == 3 => {
             if int(i)? == -1 && plan.limits.is_empty() {
                 return Ok(PlanOutcome::Allowed { decision: None });
             }
             let i = index(i, plan.limits.len(), "limit index")?;
-            let d = decision(fields, i)?;
-            if !d.allowed {
-                return Err(protocol("plan script allowed with a refusal"));
-            }
+            // An allowed decision: allowed 1 and retry_after 0 are implied.
+            let fields = [
+                Value::Int(1),
+                remaining.clone(),
+                Value::Int(0),
+                reset.clone(),
+            ];
+            let d = decision(&fields, i)?;
             Ok(PlanOutcome::Allowed { decision: Some(d) })
         }
         [tag, i, fields @ .., esc] if fields.len() == 4 && int(tag)? == 4 => {
@@ -182,5 +186,80 @@ pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreErr
             "plan script replied {} values in an unknown shape",
             items.len()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sentinel_core::plan::LimitStep;
+    use sentinel_core::{Quota, Timestamp};
+
+    use super::*;
+
+    fn plan() -> Plan {
+        let mut plan = Plan::new(Timestamp::from_secs(1));
+        plan.blocks.push("b".into());
+        plan.limits.push(LimitStep {
+            key: "l".into(),
+            algorithm: Algorithm::Gcra,
+            quota: Quota::new(5, Duration::from_secs(1)).unwrap(),
+            cost: 1,
+        });
+        plan
+    }
+
+    fn arr(v: &[i64]) -> Value {
+        Value::Array(v.iter().map(|&i| Value::Int(i)).collect())
+    }
+
+    #[test]
+    fn an_allowed_reply_is_four_values() {
+        let outcome = decode(&arr(&[3, 0, 4, 200_000]), &plan()).unwrap();
+        let PlanOutcome::Allowed { decision: Some(d) } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert!(d.allowed);
+        assert_eq!((d.limit, d.remaining), (5, 4));
+        assert_eq!(d.retry_after, Some(Duration::ZERO));
+        assert_eq!(d.reset_after, Duration::from_millis(200));
+        assert!(matches!(
+            decode(&arr(&[3, -1, 0, 0]), &Plan::new(Timestamp::EPOCH)).unwrap(),
+            PlanOutcome::Allowed { decision: None }
+        ));
+    }
+
+    #[test]
+    fn malformed_plan_replies_are_protocol_errors_not_panics() {
+        let bad = [
+            Value::Nil,
+            arr(&[]),
+            arr(&[9]),
+            // Allowed: index out of range, remaining above the limit, a negative reset, the
+            // old six-value shape, no limit to report for -1.
+            arr(&[3, 1, 4, 0]),
+            arr(&[3, 0, 6, 0]),
+            arr(&[3, 0, 4, -1]),
+            arr(&[3, 0, 1, 4, 0, 0]),
+            arr(&[3, -1, 0, 0]),
+            // Throttled with a grant, or with an unknown escalation flag.
+            arr(&[4, 0, 1, 4, 0, 0, 0]),
+            arr(&[4, 0, 0, 0, 100, 100, 1]),
+            // Blocked with a number for the record.
+            arr(&[1, 0, 7]),
+            Value::Array(vec![
+                Value::Int(3),
+                Value::Nil,
+                Value::Int(1),
+                Value::Int(0),
+            ]),
+        ];
+        for reply in &bad {
+            assert!(
+                matches!(decode(reply, &plan()), Err(StoreError::Protocol(_))),
+                "{reply:?}"
+            );
+        }
     }
 }

@@ -18,9 +18,11 @@
 -- limit's period or emission interval, whichever its algorithm reads.)
 -- Reply: {1, block index, record}                             blocked
 --        {2}                                                  debounced
---        {3, limit index (-1 = none), allowed, remaining, retry_after, reset_after}
+--        {3, limit index (-1 = none), remaining, reset_after}        allowed
 --        {4, limit index, allowed, remaining, retry_after, reset_after, escalated (0/1)}
--- (indices 0-based; the four decision fields as the rate-limit scripts reply them)
+-- (indices 0-based; the decision fields as the rate-limit scripts reply them; an allowed
+-- decision's allowed (1) and retry_after (0) go without saying: every element of the reply
+-- costs the server and the client)
 local grace = ARGV[2]
 local counts = tonumber(ARGV[3])
 local nb = counts % 256
@@ -77,7 +79,7 @@ if nl == 1 then
   if d[1] == 0 then
     refused, refused_at = d, 0
   else
-    return {3, 0, d[1], d[2], d[3], d[4]}
+    return {3, 0, d[2], d[4]}
   end
 elseif nl > 1 then
   -- Try every limit first (a peek with the real cost changes nothing; a refusal is the same
@@ -102,10 +104,10 @@ elseif nl > 1 then
         best, best_at = d, i - 1
       end
     end
-    return {3, best_at, best[1], best[2], best[3], best[4]}
+    return {3, best_at, best[2], best[4]}
   end
 else
-  return {3, -1, 1, 0, 0, 0}
+  return {3, -1, 0, 0}
 end
 
 -- 4. Strike, 5. block.
