@@ -74,7 +74,7 @@
 //! this crate sharing a server each keep their own. Each update is then one `FCALL`: the
 //! library's helper functions were defined when it was loaded, so an update runs only the
 //! plan. The `EVALSHA` of the plan script runs the same code but defines every helper again on
-//! every call, which costs the server about a fifth more per update. A server that answers
+//! every call, which costs the server about a tenth more per update. A server that answers
 //! `FCALL` with "unknown command" (before Redis 7) or `NOPERM` (an ACL without `+fcall` or
 //! `+function|load`) gets `EVALSHA` from then on, detected from that reply, for the store's
 //! lifetime; [`RedisConfig::functions`]`(false)` sends `EVALSHA` from the start (e.g. behind a
