@@ -63,8 +63,8 @@
 //!
 //! [`Store::evaluate`](sentinel_core::Store::evaluate) sends the plan as one call of the plan
 //! code, which runs the bodies of the single-purpose scripts as functions in the plan's order:
-//! block records (one `EXISTS` of the plan's block keys, and only when one exists an `MGET`;
-//! a record is in force while `now < expires_at`), debounce (`SET NX PX` on the server clock),
+//! block records (one `MGET`; a record is in force while `now < expires_at`), debounce
+//! (`SET NX PX` on the server clock),
 //! every limit tried first and consumed only if all grant (a refusal consumes none), then the
 //! strike and, when the strikes are full, the block record (with its TTL).
 //!
@@ -74,7 +74,8 @@
 //! this crate sharing a server each keep their own. Each update is then one `FCALL`: the
 //! library's helper functions were defined when it was loaded, so an update runs only the
 //! plan. The `EVALSHA` of the plan script runs the same code but defines every helper again on
-//! every call, which costs the server about a tenth more per update. A server that answers
+//! every call, which costs the server about a tenth more per update (callgrind: 123k
+//! instructions per check against 111k). A server that answers
 //! `FCALL` with "unknown command" (before Redis 7) or `NOPERM` (an ACL without `+fcall` or
 //! `+function|load`) gets `EVALSHA` from then on, detected from that reply, for the store's
 //! lifetime; [`RedisConfig::functions`]`(false)` sends `EVALSHA` from the start (e.g. behind a
@@ -147,7 +148,7 @@
 //! ## Redis ACL
 //!
 //! The store needs `+evalsha +eval +script|load +fcall +function|load +time +get +set +del
-//! +exists +mget +hmget +hget +hset +hdel +pexpire +scan +ping` on its key prefix
+//! +mget +hmget +hget +hset +hdel +pexpire +scan +ping` on its key prefix
 //! (`~prefix:*`) (the plan uses no other command). Without `+fcall` or `+function|load` the
 //! plan goes as `EVALSHA` (see [One round trip per update](#one-round-trip-per-update)).
 //!

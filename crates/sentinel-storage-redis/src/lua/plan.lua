@@ -30,10 +30,10 @@ local nl = math.floor(counts / 256) % 256
 local escalates = counts >= 65536
 local window = ARGV[4]
 
--- 1. Blocklist: a record is in force while now < expires_at (null: until unblocked). One
--- EXISTS for all block keys (usually none exists: one integer back), then, only if one does,
--- one MGET for their records (a key holding another type reads as absent, as MGET reads it).
-if nb > 0 and redis.call('EXISTS', unpack(KEYS, 1, nb)) > 0 then
+-- 1. Blocklist: a record is in force while now < expires_at (null: until unblocked). All
+-- block keys in one MGET (one command, not one GET each; a key holding another type reads
+-- as absent, as MGET reads it).
+if nb > 0 then
   local raws = redis.call('MGET', unpack(KEYS, 1, nb))
   for i = 1, nb do
     local raw = raws[i]
