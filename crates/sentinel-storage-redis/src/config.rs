@@ -122,6 +122,7 @@ pub struct RedisConfig {
     time_source: TimeSource,
     mode: ConnectionMode,
     client_clock_ttl_grace: Duration,
+    functions: bool,
     /// PEM root certificate(s) to trust instead of the built-in roots (`tls` feature).
     tls_root: Option<Vec<u8>>,
     /// A Sentinel-only option set on another target, reported by `build`.
@@ -139,6 +140,7 @@ impl fmt::Debug for RedisConfig {
             .field("time_source", &self.time_source)
             .field("mode", &self.mode)
             .field("client_clock_ttl_grace", &self.client_clock_ttl_grace)
+            .field("functions", &self.functions)
             .field("tls_root", &self.tls_root.as_ref().map(|_| "<pem>"))
             .finish()
     }
@@ -154,6 +156,7 @@ impl RedisConfig {
             time_source: TimeSource::default(),
             mode: ConnectionMode::default(),
             client_clock_ttl_grace: DEFAULT_CLIENT_CLOCK_TTL_GRACE,
+            functions: true,
             tls_root: None,
             #[cfg(feature = "sentinel")]
             misapplied: None,
@@ -328,6 +331,18 @@ impl RedisConfig {
         self
     }
 
+    /// Whether the plan may be sent as a Redis function (default `true`): on Redis 7+ the store
+    /// loads the plan as a function library (`FUNCTION LOAD`) and sends each update as one
+    /// `FCALL`, which spends less of the server's time per update than the `EVALSHA` of the
+    /// plan script; it falls back to `EVALSHA` by itself, for good, when the server does not
+    /// know `FCALL` (before Redis 7) or the ACL forbids it. `false` always sends `EVALSHA`,
+    /// e.g. behind a proxy that does not pass `FCALL` on. Either way each update is one round
+    /// trip with the same decisions.
+    pub fn functions(mut self, enabled: bool) -> Self {
+        self.functions = enabled;
+        self
+    }
+
     /// For `rediss://` URLs: trust the CA certificate(s) in `pem` (PEM text) instead of the
     /// built-in web PKI roots, e.g. a private CA of a self-hosted Redis. Standalone URLs only.
     #[cfg(feature = "tls")]
@@ -484,6 +499,7 @@ impl RedisConfig {
                 connect_timeout,
                 command_timeout: self.command_timeout,
                 grace,
+                functions: self.functions,
             },
         ))
     }

@@ -1,10 +1,11 @@
-//! One update's plan as one `EVALSHA` of the plan script (`lua/plan.lua`), and its reply.
+//! One update's plan as one call of the plan (`lua/plan.lua`): `FCALL` of the plan library on
+//! Redis 7+, else `EVALSHA` of the plan script; and its reply.
 
 use redis::{Cmd, Value};
 use sentinel_core::{Algorithm, BlockRecord, Plan, PlanOutcome, StoreError};
 
 use crate::error::protocol;
-use crate::scripts::{self, MAX_SPAN_MICROS, PLAN, ceil_millis, decode_decision};
+use crate::scripts::{self, MAX_SPAN_MICROS, Program, ceil_millis, decode_fields};
 
 /// The PX of a block record's key (`None` for a permanent block): as long as it lasts, plus
 /// 1 ms for Redis's truncating expiry clock, plus the client-clock grace.
@@ -27,15 +28,34 @@ fn algorithm_tag(algorithm: Algorithm) -> Result<&'static str, StoreError> {
     }
 }
 
-/// The `EVALSHA` of the plan script for `plan` (`now` from [`scripts::now_arg`]).
-pub(crate) fn command(plan: &Plan, now: &str, grace_ms: u64) -> Result<Cmd, StoreError> {
+/// The call of `program` (the plan script or the plan library) for `plan` (`now` from
+/// [`scripts::now_arg`]): `EVALSHA sha …` or `FCALL function …`, with the same keys and
+/// arguments.
+pub(crate) fn command(
+    program: Program,
+    plan: &Plan,
+    now: &str,
+    grace_ms: u64,
+) -> Result<Cmd, StoreError> {
     let nkeys = plan.keys().count();
-    let mut cmd = Cmd::with_capacity(9 + nkeys + plan.limits.len() * 5 + 4, 256);
-    cmd.arg("EVALSHA").arg(PLAN.get_hash()).arg(nkeys);
+    let mut cmd = Cmd::with_capacity(7 + nkeys + plan.limits.len() * 4 + 4, 256);
+    match program {
+        Program::Script(s) => cmd.arg("EVALSHA").arg(s.get_hash()),
+        Program::Library(l) => cmd.arg("FCALL").arg(l.function()),
+    };
+    cmd.arg(nkeys);
     for key in plan.keys() {
         cmd.arg(key);
     }
-    cmd.arg(now).arg(grace_ms).arg(plan.blocks.len());
+    // The counts, packed as the script reads them: each below 256.
+    let (blocks, limits) = (plan.blocks.len(), plan.limits.len());
+    if blocks > 255 || limits > 255 {
+        return Err(protocol(format_args!(
+            "a plan with {blocks} block keys and {limits} limits is more than the plan script takes (255 each)"
+        )));
+    }
+    let counts = blocks + 256 * limits + if plan.strike.is_some() { 65_536 } else { 0 };
+    cmd.arg(now).arg(grace_ms).arg(counts);
     match &plan.debounce {
         Some(d) => {
             let window_us = u64::try_from(d.window.as_micros()).unwrap_or(u64::MAX);
@@ -45,20 +65,26 @@ pub(crate) fn command(plan: &Plan, now: &str, grace_ms: u64) -> Result<Cmd, Stor
                     d.window
                 )));
             }
-            cmd.arg(window_us);
+            if now.is_empty() {
+                // Server clock: the window is the key's PX, rounded up, at least 1 ms.
+                cmd.arg(window_us.div_ceil(1_000).max(1));
+            } else {
+                cmd.arg(window_us);
+            }
         }
         None => {
             cmd.arg("");
         }
     }
-    cmd.arg(plan.limits.len())
-        .arg(if plan.strike.is_some() { "1" } else { "0" });
     for l in &plan.limits {
-        cmd.arg(algorithm_tag(l.algorithm)?)
-            .arg(l.quota.limit())
-            .arg(l.quota.period_micros())
-            .arg(l.cost)
-            .arg(l.quota.emission_interval_micros());
+        let tag = algorithm_tag(l.algorithm)?;
+        cmd.arg(tag).arg(l.quota.limit()).arg(l.cost);
+        // The one of period and emission interval the algorithm reads.
+        if l.algorithm == Algorithm::Gcra {
+            cmd.arg(l.quota.emission_interval_micros());
+        } else {
+            cmd.arg(l.quota.period_micros());
+        }
     }
     if let Some(s) = &plan.strike {
         cmd.arg(s.quota.limit())
@@ -100,7 +126,7 @@ pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreErr
     };
     let decision = |fields: &[Value], i: usize| {
         let limit = plan.limits.get(i).map_or(0, |l| l.quota.limit());
-        decode_decision(&Value::Array(fields.to_vec()), limit)
+        decode_fields(fields, limit)
     };
     match items.as_slice() {
         [tag, i, raw] if int(tag)? == 1 => {
@@ -120,15 +146,19 @@ pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreErr
             Ok(PlanOutcome::Blocked { index, record })
         }
         [tag] if int(tag)? == 2 => Ok(PlanOutcome::Debounced),
-        [tag, i, fields @ ..] if fields.len() == 4 && int(tag)? == 3 => {
+        [tag, i, remaining, reset] if int(tag)? == 3 => {
             if int(i)? == -1 && plan.limits.is_empty() {
                 return Ok(PlanOutcome::Allowed { decision: None });
             }
             let i = index(i, plan.limits.len(), "limit index")?;
-            let d = decision(fields, i)?;
-            if !d.allowed {
-                return Err(protocol("plan script allowed with a refusal"));
-            }
+            // An allowed decision: allowed 1 and retry_after 0 are implied.
+            let fields = [
+                Value::Int(1),
+                remaining.clone(),
+                Value::Int(0),
+                reset.clone(),
+            ];
+            let d = decision(&fields, i)?;
             Ok(PlanOutcome::Allowed { decision: Some(d) })
         }
         [tag, i, fields @ .., esc] if fields.len() == 4 && int(tag)? == 4 => {
@@ -156,5 +186,80 @@ pub(crate) fn decode(reply: &Value, plan: &Plan) -> Result<PlanOutcome, StoreErr
             "plan script replied {} values in an unknown shape",
             items.len()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sentinel_core::plan::LimitStep;
+    use sentinel_core::{Quota, Timestamp};
+
+    use super::*;
+
+    fn plan() -> Plan {
+        let mut plan = Plan::new(Timestamp::from_secs(1));
+        plan.blocks.push("b".into());
+        plan.limits.push(LimitStep {
+            key: "l".into(),
+            algorithm: Algorithm::Gcra,
+            quota: Quota::new(5, Duration::from_secs(1)).unwrap(),
+            cost: 1,
+        });
+        plan
+    }
+
+    fn arr(v: &[i64]) -> Value {
+        Value::Array(v.iter().map(|&i| Value::Int(i)).collect())
+    }
+
+    #[test]
+    fn an_allowed_reply_is_four_values() {
+        let outcome = decode(&arr(&[3, 0, 4, 200_000]), &plan()).unwrap();
+        let PlanOutcome::Allowed { decision: Some(d) } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert!(d.allowed);
+        assert_eq!((d.limit, d.remaining), (5, 4));
+        assert_eq!(d.retry_after, Some(Duration::ZERO));
+        assert_eq!(d.reset_after, Duration::from_millis(200));
+        assert!(matches!(
+            decode(&arr(&[3, -1, 0, 0]), &Plan::new(Timestamp::EPOCH)).unwrap(),
+            PlanOutcome::Allowed { decision: None }
+        ));
+    }
+
+    #[test]
+    fn malformed_plan_replies_are_protocol_errors_not_panics() {
+        let bad = [
+            Value::Nil,
+            arr(&[]),
+            arr(&[9]),
+            // Allowed: index out of range, remaining above the limit, a negative reset, the
+            // old six-value shape, no limit to report for -1.
+            arr(&[3, 1, 4, 0]),
+            arr(&[3, 0, 6, 0]),
+            arr(&[3, 0, 4, -1]),
+            arr(&[3, 0, 1, 4, 0, 0]),
+            arr(&[3, -1, 0, 0]),
+            // Throttled with a grant, or with an unknown escalation flag.
+            arr(&[4, 0, 1, 4, 0, 0, 0]),
+            arr(&[4, 0, 0, 0, 100, 100, 1]),
+            // Blocked with a number for the record.
+            arr(&[1, 0, 7]),
+            Value::Array(vec![
+                Value::Int(3),
+                Value::Nil,
+                Value::Int(1),
+                Value::Int(0),
+            ]),
+        ];
+        for reply in &bad {
+            assert!(
+                matches!(decode(reply, &plan()), Err(StoreError::Protocol(_))),
+                "{reply:?}"
+            );
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::aio::ConnectionLike;
-use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind, Value};
+use redis::{Cmd, ErrorKind, RedisError, RedisResult, Script, ServerErrorKind, Value};
 use sentinel_core::{Algorithm, Decision, Quota, StoreError, Timestamp};
 
 use crate::error::protocol;
@@ -37,6 +37,7 @@ macro_rules! script {
         LazyLock::new(|| {
             Script::new(concat!(
                 include_str!("lua/prelude.lua"),
+                include_str!("lua/clock.lua"),
                 include_str!(concat!("lua/", $file))
             ))
         })
@@ -63,18 +64,122 @@ macro_rules! step_fn {
     };
 }
 
-/// One update's whole plan in one `EVALSHA` (see `lua/plan.lua`): the single-purpose scripts'
-/// bodies as functions, and the plan on top.
+/// What the plan script and the function library share: the prelude, the single-purpose
+/// scripts' bodies as functions, and the plan's helpers; all definitions.
+macro_rules! plan_definitions {
+    () => {
+        concat!(
+            include_str!("lua/prelude.lua"),
+            step_fn!("step_sliding_window", "sliding_window.lua"),
+            step_fn!("step_gcra", "gcra.lua"),
+            step_fn!("step_fixed_window", "fixed_window.lua"),
+            step_fn!("debounce_client", "debounce.lua"),
+            include_str!("lua/plan_defs.lua"),
+        )
+    };
+}
+
+/// One update's whole plan in one `EVALSHA` (see `lua/plan.lua`): the definitions, the clock
+/// and the plan on top. Every call runs all of it; Redis 7+ gets [`PLAN_LIBRARY`] instead.
 pub(crate) static PLAN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
-        include_str!("lua/prelude.lua"),
-        step_fn!("step_sliding_window", "sliding_window.lua"),
-        step_fn!("step_gcra", "gcra.lua"),
-        step_fn!("step_fixed_window", "fixed_window.lua"),
-        step_fn!("debounce_client", "debounce.lua"),
+        plan_definitions!(),
+        include_str!("lua/clock.lua"),
         include_str!("lua/plan.lua")
     ))
 });
+
+/// The plan as a Redis 7 function library: the same code as [`PLAN`], but its definitions
+/// run once, when `FUNCTION LOAD` loads the library, and each `FCALL` runs only the clock and
+/// the plan. The library and its function are named after the SHA1 of the code, so servers
+/// shared by different versions of this crate keep one library per version.
+pub(crate) static PLAN_LIBRARY: LazyLock<Library> = LazyLock::new(|| {
+    let body = concat!(
+        plan_definitions!(),
+        "local function plan(KEYS, ARGV)\n",
+        include_str!("lua/clock.lua"),
+        include_str!("lua/plan.lua"),
+        "\nend\n"
+    );
+    let sha = Script::new(body).get_hash().to_owned();
+    let function = format!("sentinel_plan_{sha}");
+    Library {
+        source: format!(
+            "#!lua name=sentinel_{sha}\n{body}redis.register_function('{function}', plan)\n"
+        ),
+        function,
+    }
+});
+
+/// A Redis 7 function library holding one function.
+pub(crate) struct Library {
+    /// What `FUNCTION LOAD` sends.
+    source: String,
+    /// The function's name, for `FCALL`.
+    function: String,
+}
+
+impl Library {
+    /// The function's name, for `FCALL`.
+    pub(crate) fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// `FUNCTION LOAD REPLACE` (on every master of a Cluster). `REPLACE`: the name is the
+    /// code's SHA1, so a library of that name already loaded is this one.
+    pub(crate) async fn load_async<C: ConnectionLike>(&self, conn: &mut C) -> RedisResult<()> {
+        redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg("REPLACE")
+            .arg(&self.source)
+            .exec_async(conn)
+            .await
+    }
+}
+
+/// Code the server keeps and the client calls by name: a script (`EVALSHA`) or a function
+/// library (`FCALL`).
+#[derive(Clone, Copy)]
+pub(crate) enum Program {
+    Script(&'static Script),
+    Library(&'static Library),
+}
+
+impl Program {
+    /// Whether `e` says the server does not have this code (any more): `NOSCRIPT` for a script,
+    /// `ERR Function not found` for a library's function.
+    fn missing(self, e: &RedisError) -> bool {
+        match self {
+            Self::Script(_) => e.kind() == ErrorKind::Server(ServerErrorKind::NoScript),
+            Self::Library(_) => {
+                e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
+                    && e.detail()
+                        .is_some_and(|d| d.starts_with("Function not found"))
+            }
+        }
+    }
+
+    async fn load<C: ConnectionLike>(self, conn: &mut C) -> RedisResult<()> {
+        match self {
+            Self::Script(s) => s.load_async(conn).await.map(drop),
+            Self::Library(l) => l.load_async(conn).await,
+        }
+    }
+}
+
+/// Whether `e` says the server cannot run functions for this client: a server before Redis 7
+/// (`FCALL` and `FUNCTION` are unknown commands) or an ACL that forbids them (`NOPERM` for the
+/// `fcall` or a `function` command; not a `NOPERM` for a key, which `EVALSHA` would get too).
+pub(crate) fn functions_unavailable(e: &RedisError) -> bool {
+    let detail = e.detail().unwrap_or_default().to_ascii_lowercase();
+    match e.kind() {
+        ErrorKind::Server(ServerErrorKind::NoPerm) => {
+            detail.contains("'fcall'") || detail.contains("'function")
+        }
+        ErrorKind::Server(ServerErrorKind::ResponseError) => detail.starts_with("unknown command"),
+        _ => false,
+    }
+}
 
 /// The script of `algorithm`, if this crate knows it.
 pub(crate) fn for_algorithm(algorithm: Algorithm) -> Option<&'static Script> {
@@ -139,17 +244,19 @@ impl Step<'_> {
     }
 }
 
-/// Sends `cmd` (an `EVALSHA` of `script`); after `NOSCRIPT` (a server that restarted, or a
-/// Cluster node that never saw the script) loads the script and sends it once more — what
-/// `redis::Script::invoke_async` does, without rebuilding the arguments.
-pub(crate) async fn evalsha<C: ConnectionLike>(
+/// Sends `cmd` (an `EVALSHA` or `FCALL` of `program`); when the server does not have the
+/// program (`NOSCRIPT`, `Function not found`: a server that restarted or failed over empty, a
+/// Cluster node that never saw it, a `FUNCTION FLUSH`) loads it and sends `cmd` once more —
+/// what `redis::Script::invoke_async` does for scripts, without rebuilding the arguments. The
+/// one place that reloads and retries.
+pub(crate) async fn invoke<C: ConnectionLike>(
     conn: &mut C,
-    script: &Script,
+    program: Program,
     cmd: &Cmd,
 ) -> RedisResult<Value> {
     match cmd.query_async::<Value>(conn).await {
-        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-            script.load_async(conn).await?;
+        Err(e) if program.missing(&e) => {
+            program.load(conn).await?;
             cmd.query_async(conn).await
         }
         other => other,
@@ -165,7 +272,12 @@ pub(crate) fn decode_decision(reply: &Value, limit: u32) -> Result<Decision, Sto
             kind(reply)
         )));
     };
-    let [allowed, remaining, retry, reset] = items.as_slice() else {
+    decode_fields(items, limit)
+}
+
+/// Decodes the four decision fields of a rate-limit script's reply (also part of the plan's).
+pub(crate) fn decode_fields(items: &[Value], limit: u32) -> Result<Decision, StoreError> {
+    let [allowed, remaining, retry, reset] = items else {
         return Err(protocol(format_args!(
             "rate-limit script replied {} values, expected 4",
             items.len()

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,7 +17,9 @@ use crate::config::{ConnectionMode, DEFAULT_CONNECTIONS, RedisConfig, TimeSource
 use crate::connection::{Backend, Conn, Lanes, Lease};
 use crate::error::{RedisConfigError, breaks_connection, map_redis, protocol};
 use crate::redact::Redactor;
-use crate::scripts::{self, MAX_SPAN_MICROS, Step, ceil_millis, decode_decision, decode_flag};
+use crate::scripts::{
+    self, MAX_SPAN_MICROS, Program, Step, ceil_millis, decode_decision, decode_flag,
+};
 
 /// What one call can fail with before it is mapped to a [`StoreError`].
 pub(crate) enum CallError {
@@ -49,16 +52,19 @@ pub(crate) struct StoreSettings {
     pub(crate) command_timeout: Duration,
     /// Extra TTL in client-clock mode (zero in server-clock mode).
     pub(crate) grace: Duration,
+    /// Whether to send the plan as `FCALL` of the plan library (see [`RedisConfig::functions`]).
+    pub(crate) functions: bool,
 }
 
 /// The sentinel storage traits ([`RateLimitStore`], [`DebounceStore`], [`BlocklistStore`])
 /// over Redis, standalone, Sentinel-managed or Cluster. Cheap to clone; share one per process.
 ///
 /// - **One round trip per update**: the engine's whole plan (blocklist, debounce, rate limits,
-///   strike, escalation) is one `EVALSHA` of the plan script on a standalone server (on
-///   Cluster, see the crate docs); each single-purpose rate-limit step is one `EVALSHA` too
-///   (scripts reload automatically after `NOSCRIPT`, e.g. when Redis restarted empty); a
-///   debounce is one `SET NX PX`; blocklist reads are one `GET`.
+///   strike, escalation) is one `FCALL` of the plan library on Redis 7+ (else one `EVALSHA`
+///   of the plan script) on a standalone server (on Cluster, see the crate docs); each
+///   single-purpose rate-limit step is one `EVALSHA` (scripts and the library reload
+///   automatically when the server lost them, e.g. when Redis restarted empty); a debounce is
+///   one `SET NX PX`; blocklist reads are one `GET`.
 /// - **Every key has a TTL** — the time until the state stops mattering — except permanent
 ///   blocks (`expires_at: None`), which stay until unblocked.
 /// - **Errors are typed**: connection, I/O and pool failures are [`StoreError::Unavailable`],
@@ -88,6 +94,9 @@ struct Inner {
     lanes: Lanes,
     settings: StoreSettings,
     grace_ms: u64,
+    /// Whether the plan goes as `FCALL` of the plan library: the setting, until the server
+    /// shows it cannot run functions for us; then `EVALSHA` of the plan script, for good.
+    functions: AtomicBool,
 }
 
 impl fmt::Debug for RedisStore {
@@ -105,6 +114,23 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+impl Inner {
+    /// Whether `e` says the server cannot run functions for this client (see
+    /// [`scripts::functions_unavailable`]); if so, the plan goes as `EVALSHA` from now on.
+    fn without_functions(&self, e: &RedisError) -> bool {
+        if !scripts::functions_unavailable(e) {
+            return false;
+        }
+        if self.functions.swap(false, Ordering::Relaxed) {
+            tracing::debug!(
+                kind = ?e.kind(),
+                "Redis cannot run functions for this client; the plan goes as EVALSHA from now on"
+            );
+        }
+        true
+    }
+}
+
 impl RedisStore {
     pub(crate) fn new(backend: Backend, settings: StoreSettings) -> Self {
         let lanes = match settings.mode {
@@ -112,6 +138,7 @@ impl RedisStore {
             _ => Lanes::new(0),
         };
         let grace_ms = ceil_millis(settings.grace);
+        let functions = AtomicBool::new(settings.functions);
         Self {
             check_timeout: settings.command_timeout,
             inner: Arc::new(Inner {
@@ -119,6 +146,7 @@ impl RedisStore {
                 lanes,
                 settings,
                 grace_ms,
+                functions,
             }),
         }
     }
@@ -145,6 +173,7 @@ impl RedisStore {
             connect_timeout: crate::config::DEFAULT_CONNECT_TIMEOUT,
             command_timeout: crate::config::DEFAULT_COMMAND_TIMEOUT,
             grace: Duration::ZERO,
+            functions: true,
         };
         Self::new(Backend::Single(pool), settings)
     }
@@ -243,9 +272,11 @@ impl RedisStore {
         }
     }
 
-    /// Loads every script (`SCRIPT LOAD`, on every node of a Cluster). Optional: calls load a
-    /// missing script by themselves. Useful at startup to fail early when an ACL forbids
-    /// scripting.
+    /// Loads every script (`SCRIPT LOAD`, on every node of a Cluster) and, on Redis 7+, the plan
+    /// library (`FUNCTION LOAD`, on every master of a Cluster). Optional: calls load what is
+    /// missing by themselves. Useful at startup to fail early when an ACL forbids scripting.
+    /// A server that cannot run functions for this client (before Redis 7, or an ACL without
+    /// `FUNCTION LOAD`) is no error: the plan then goes as `EVALSHA`.
     ///
     /// # Errors
     /// As [`RedisStore::ping`].
@@ -257,6 +288,16 @@ impl RedisStore {
             if sha != script.get_hash() {
                 return Err(protocol("SCRIPT LOAD replied an unexpected SHA1"));
             }
+        }
+        if self.inner.functions.load(Ordering::Relaxed) {
+            let inner = &*self.inner;
+            self.run(|mut c| async move {
+                match scripts::PLAN_LIBRARY.load_async(&mut c).await {
+                    Err(e) if inner.without_functions(&e) => Ok(()),
+                    other => Ok(other?),
+                }
+            })
+            .await?;
         }
         Ok(())
     }
@@ -319,7 +360,9 @@ impl RedisStore {
         let now = scripts::now_arg(self.client_now(now))?;
         let cmd = step.command(script, &now, self.inner.grace_ms);
         let reply: Value = self
-            .run(|mut c| async move { Ok(scripts::evalsha(&mut c, script, &cmd).await?) })
+            .run(|mut c| async move {
+                Ok(scripts::invoke(&mut c, Program::Script(script), &cmd).await?)
+            })
             .await?;
         decode_decision(&reply, step.quota.limit())
     }
@@ -452,8 +495,8 @@ impl DebounceStore for RedisStore {
     }
 }
 
-/// The whole plan in one `EVALSHA` of the plan script: one round trip per update, whatever
-/// the policy. On Cluster, a plan whose keys span several hash slots (the usual case: the
+/// The whole plan in one `FCALL` of the plan library (Redis 7+) or `EVALSHA` of the plan
+/// script: one round trip per update, whatever the policy. On Cluster, a plan whose keys span several hash slots (the usual case: the
 /// user's and the chat's blocks live under different hash tags) is evaluated step by step
 /// ([`evaluate_stepwise`](sentinel_core::plan::evaluate_stepwise)); see the crate docs.
 #[async_trait]
@@ -483,10 +526,22 @@ impl RedisStore {
             return sentinel_core::plan::evaluate_stepwise(self, plan).await;
         }
         let now = scripts::now_arg(self.client_now(plan.now))?;
-        let cmd = crate::plan::command(plan, &now, self.inner.grace_ms)?;
-        let script = &*scripts::PLAN;
+        let grace_ms = self.inner.grace_ms;
+        let inner = &*self.inner;
         let reply: Value = self
-            .run(|mut c| async move { Ok(scripts::evalsha(&mut c, script, &cmd).await?) })
+            .run(|mut c| async move {
+                if inner.functions.load(Ordering::Relaxed) {
+                    let library = Program::Library(&scripts::PLAN_LIBRARY);
+                    let cmd = crate::plan::command(library, plan, &now, grace_ms)?;
+                    match scripts::invoke(&mut c, library, &cmd).await {
+                        Err(e) if inner.without_functions(&e) => {}
+                        other => return Ok(other?),
+                    }
+                }
+                let script = Program::Script(&scripts::PLAN);
+                let cmd = crate::plan::command(script, plan, &now, grace_ms)?;
+                Ok(scripts::invoke(&mut c, script, &cmd).await?)
+            })
             .await?;
         crate::plan::decode(&reply, plan)
     }

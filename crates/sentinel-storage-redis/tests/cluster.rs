@@ -103,6 +103,25 @@ async fn decisions_on_every_master_match_core() {
     }
 }
 
+/// `load_scripts` loads the plan library on every master: an `FCALL` goes to the master of its
+/// keys' slot, whichever that is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_scripts_loads_the_plan_library_on_every_master() {
+    let store = cluster_store(TimeSource::Server, ConnectionMode::Multiplexed(1));
+    store.load_scripts().await.unwrap();
+    for node in cluster().nodes() {
+        let mut con = node.connection().await;
+        let libraries: Vec<redis::Value> = redis::cmd("FUNCTION")
+            .arg("LIST")
+            .arg("LIBRARYNAME")
+            .arg("sentinel_*")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(libraries.len(), 1, "node on port {}", node.port());
+    }
+}
+
 /// Blocks under many subjects (so on every master) are all listed, each once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_blocked_scans_every_master() {

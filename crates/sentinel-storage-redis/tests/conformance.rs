@@ -7,9 +7,10 @@
 mod common;
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use sentinel_core::ManualClock;
-use sentinel_storage_redis::RedisStore;
+use sentinel_storage_redis::{RedisConfig, RedisStore, TimeSource};
 use sentinel_testkit::conformance::{self, ConformanceConfig};
 use sentinel_testkit::redis_server::RedisServer;
 
@@ -63,6 +64,20 @@ async fn scopes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan() {
+    conformance::plan_properties(&store, &config()).await;
+}
+
+/// The plan as `EVALSHA` of the plan script (what a server before Redis 7 gets) passes too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_with_functions_off() {
+    let store = |_clock: ManualClock| async {
+        RedisConfig::new(server().url())
+            .time_source(TimeSource::Client)
+            .command_timeout(Duration::from_secs(5))
+            .functions(false)
+            .build()
+            .unwrap()
+    };
     conformance::plan_properties(&store, &config()).await;
 }
 

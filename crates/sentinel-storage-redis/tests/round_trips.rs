@@ -1,7 +1,7 @@
 //! One round trip per update: whatever the policy (blocklist, debounce, two rate limits,
-//! escalation), the engine sends Redis exactly one command per check — one `EVALSHA` of the
-//! plan script — counted with `MONITOR` (commands a script runs show up as `lua`, and are not
-//! round trips).
+//! escalation), the engine sends Redis exactly one command per check — one `FCALL` of the plan
+//! library on Redis 7+, one `EVALSHA` of the plan script when functions are off — counted with
+//! `MONITOR` (commands a script or function runs show up as `lua`, and are not round trips).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
@@ -12,6 +12,7 @@ use std::time::Duration;
 use sentinel_core::{
     Algorithm, Escalation, Event, Policy, PolicyRegistry, Quota, Scope, Sentinel, Verdict,
 };
+use sentinel_storage_redis::RedisConfig;
 use sentinel_testkit::redis_server::RedisServer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -19,9 +20,24 @@ use tokio::net::TcpStream;
 const MARKER: &str = "round-trips-end-marker";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_check_is_one_evalsha_whatever_the_policy() {
+async fn every_check_is_one_fcall_whatever_the_policy() {
+    every_check_is_one(true, "\"FCALL\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_is_one_evalsha_with_functions_off() {
+    every_check_is_one(false, "\"EVALSHA\"").await;
+}
+
+/// Twelve checks through a store with `functions` on or off are twelve commands, each
+/// containing `verb`.
+async fn every_check_is_one(functions: bool, verb: &str) {
     let server = RedisServer::spawn();
-    let store = common::server_clock_store(&server.url());
+    let store = RedisConfig::new(server.url())
+        .command_timeout(Duration::from_secs(5))
+        .functions(functions)
+        .build()
+        .unwrap();
     store.load_scripts().await.unwrap();
     let policy = Policy::new()
         .rate_limit(
@@ -95,7 +111,7 @@ async fn every_check_is_one_evalsha_whatever_the_policy() {
     }
     assert_eq!(round_trips.len(), checks, "{round_trips:#?}");
     assert!(
-        round_trips.iter().all(|l| l.contains("\"EVALSHA\"")),
+        round_trips.iter().all(|l| l.contains(verb)),
         "{round_trips:#?}"
     );
 }

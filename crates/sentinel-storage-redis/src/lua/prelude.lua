@@ -10,9 +10,13 @@
 -- below 2^63, and an integer printf, much cheaper for Redis than the float printf behind
 -- Lua's default '%.14g' and behind numbers passed to redis.call), never left to conversion.
 --
--- Speed. Each call runs this chunk again, so it creates as few closures as it can.
+-- This chunk only defines; `clock.lua`, run at the start of every call, sets the clock state
+-- below from ARGV[1]. A script (EVALSHA) runs both on every call; the function library
+-- (FCALL, Redis 7+) runs this chunk once when it is loaded and `clock.lua` in every call, so
+-- create as few closures here as possible all the same.
 
 local E9 = 1000000000
+local P53 = 9007199254740992
 
 -- A decimal string of digits as (all but its last nine digits, its last nine digits).
 local function split(s)
@@ -23,31 +27,11 @@ local function split(s)
   return tonumber(string.sub(s, 1, n - 9)), tonumber(string.sub(s, n - 8))
 end
 
--- now = base_hi * 10^9 + now (the offset); now_abs is set when it is exact (< 2^53).
-local base_hi, now, now_abs
-if ARGV[1] == '' then
-  -- Redis 3.2-4.x need effects replication before a write that follows TIME. Redis 5+
-  -- replicate effects by default, and Redis 7+ (which has REDIS_VERSION_NUM) deprecates the
-  -- call; a server without it fails harmlessly inside pcall.
-  if not redis.REDIS_VERSION_NUM then
-    pcall(redis.replicate_commands)
-  end
-  local t = redis.call('TIME')
-  now_abs = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  base_hi = math.floor(now_abs / E9)
-  if base_hi * E9 > now_abs then
-    base_hi = base_hi - 1
-  end
-  now = now_abs - base_hi * E9
-else
-  base_hi, now = split(ARGV[1])
-end
-
--- The base itself, and whether it (and so every timestamp below 2^53) is exact as a double:
--- the fast paths below, taken for any clock before the year 2255.
-local P53 = 9007199254740992
-local base_abs = base_hi * E9
-local exact = base_abs < P53
+-- This call's clock (set by clock.lua): now = base_hi * 10^9 + now (the offset); now_abs is
+-- now itself with Redis's clock (always exact), nil with the client's; base_abs = base_hi * 10^9, and exact says
+-- whether it (and so every timestamp below 2^53) is exact as a double: the fast paths below,
+-- taken for any clock before the year 2255.
+local base_hi, now, now_abs, base_abs, exact
 
 -- An absolute timestamp string as an offset from this call's base (nil when not digits).
 local function ts_in(s)
