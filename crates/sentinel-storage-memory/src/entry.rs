@@ -13,6 +13,7 @@ use std::mem::size_of;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::debounce_group::{Grouped, Members, Sight, group_head};
 use sentinel_core::{
     Algorithm, Decision, FixedWindowState, GcraState, Quota, RateLimitState, SlidingWindowState,
     Timestamp,
@@ -41,7 +42,10 @@ pub(crate) enum Key {
 
 impl Key {
     pub(crate) fn new(key: &str) -> Self {
-        let b = key.as_bytes();
+        Self::from_bytes(key.as_bytes())
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Self {
         match u8::try_from(b.len()) {
             Ok(len) if b.len() <= INLINE_KEY => {
                 let mut bytes = [0; INLINE_KEY];
@@ -83,6 +87,9 @@ enum State {
     SlidingMany(Box<SlidingWindowState>),
     /// An open debounce window (ends at `expires`).
     Debounce,
+    /// A group of debounce windows (see [`crate::debounce_group`]); `expires` is when the
+    /// last one ends.
+    DebounceGroup(Box<Members>),
 }
 
 /// glibc's `malloc` rounding: 8 bytes of header, 16-byte granules, 32 bytes at least.
@@ -136,9 +143,53 @@ impl Entry {
         }
     }
 
-    /// Whether this entry is a debounce window (not rate-limit state).
+    /// A group of debounce windows (key: [`Grouped::key`]) with one window, for `member`.
+    pub(crate) fn debounce_group(group: &Grouped<'_>, window: Duration, now: u64) -> Self {
+        let ends = now.saturating_add(micros(window));
+        Self {
+            key: Key::from_bytes(group.key()),
+            expires: ends,
+            state: State::DebounceGroup(Box::new(Members::first(group.member, ends))),
+        }
+    }
+
+    /// Records a sighting of `member` in this group entry (`Elsewhere` if it is not a group).
+    pub(crate) fn sight_member(&mut self, member: &[u8], window: Duration, now: u64) -> Sight {
+        let State::DebounceGroup(members) = &mut self.state else {
+            return Sight::Elsewhere;
+        };
+        let sight = members.sight(member, window, now);
+        self.expires = members.ends();
+        sight
+    }
+
+    /// The keys this entry stands for: its own, or a group's `{head}:{member}` keys.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        if let State::DebounceGroup(members) = &self.state {
+            let Some(head) = group_head(self.key.as_bytes()) else {
+                return Vec::new();
+            };
+            return members
+                .members()
+                .filter_map(|m| std::str::from_utf8(m).ok())
+                .map(|m| format!("{head}:{m}"))
+                .collect();
+        }
+        std::str::from_utf8(self.key.as_bytes())
+            .map(|k| vec![k.to_owned()])
+            .unwrap_or_default()
+    }
+
+    /// The text subject matching sees: the key, or a group's head (which carries the
+    /// subject's `{tag}` as every member's key does).
+    pub(crate) fn key_text(&self) -> Option<&str> {
+        let bytes = self.key.as_bytes();
+        group_head(bytes).or_else(|| std::str::from_utf8(bytes).ok())
+    }
+
+    /// Whether this entry is a debounce window or group (not rate-limit state).
     pub(crate) fn is_debounce(&self) -> bool {
-        matches!(self.state, State::Debounce)
+        matches!(self.state, State::Debounce | State::DebounceGroup(_))
     }
 
     /// The GCRA word, for the lock-free fast path.
@@ -204,8 +255,9 @@ impl Entry {
                 self.expires = s.log.back().map_or(0, |&(ts, _)| ts.saturating_add(period));
                 d
             }
-            State::Debounce => {
-                // Replaced by `hit` before stepping; behave like an empty sliding log.
+            State::Debounce | State::DebounceGroup(_) => {
+                // Replaced by `hit` before stepping (and a group is never hit: no key a
+                // caller passes names one); behave like an empty sliding log.
                 self.state = State::SlidingEmpty;
                 self.sliding(None, quota, cost, now)
             }
@@ -309,7 +361,9 @@ impl Entry {
                 start,
                 used: u64::from(used),
             }),
-            State::SlidingEmpty | State::Debounce => RateLimitState::new(algorithm),
+            State::SlidingEmpty | State::Debounce | State::DebounceGroup(_) => {
+                RateLimitState::new(algorithm)
+            }
             &State::SlidingOne { ts, cost } => RateLimitState::SlidingWindow(SlidingWindowState {
                 log: VecDeque::from([(ts, cost)]),
             }),
@@ -344,6 +398,7 @@ impl Entry {
                 alloc_size(size_of::<SlidingWindowState>())
                     + alloc_size(s.log.capacity() * size_of::<(u64, u32)>())
             }
+            State::DebounceGroup(_) => alloc_size(size_of::<Members>()),
             _ => 0,
         };
         self.key.heap_bytes() + log

@@ -30,6 +30,7 @@
 
 mod config;
 mod coordination;
+mod debounce_group;
 mod entry;
 mod shard;
 mod slab;

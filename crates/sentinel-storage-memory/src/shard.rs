@@ -39,25 +39,25 @@ fn hash_of(hasher: &RandomState, slab: &Slab<Entry>, i: u32) -> u64 {
 impl Shard {
     /// The index of `key`'s entry.
     #[inline]
-    pub(crate) fn find(&self, hash: u64, key: &str) -> Option<usize> {
+    pub(crate) fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
         let slab = &self.slab;
         self.table
             .find(hash, |&i| {
                 slab.get(i as usize)
-                    .is_some_and(|e| e.key.as_bytes() == key.as_bytes())
+                    .is_some_and(|e| e.key.as_bytes() == key)
             })
             .map(|&i| i as usize)
     }
 
     /// The entry of `key`.
     #[inline]
-    pub(crate) fn find_entry(&self, hash: u64, key: &str) -> Option<&Entry> {
+    pub(crate) fn find_entry(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
         let slab = &self.slab;
         let mut found = None;
         self.table.find(hash, |&i| {
             found = slab
                 .get(i as usize)
-                .filter(|e| e.key.as_bytes() == key.as_bytes());
+                .filter(|e| e.key.as_bytes() == key);
             found.is_some()
         })?;
         found

@@ -18,6 +18,7 @@ use sentinel_core::{
 use smallvec::SmallVec;
 
 use crate::MemoryConfig;
+use crate::debounce_group::{Grouped, Sight};
 
 /// Per-limit scratch space of one update, inline up to [`MAX_LIMITS`] (a policy's most).
 type Scratch<T> = SmallVec<[T; MAX_LIMITS]>;
@@ -188,8 +189,8 @@ impl MemoryStore {
     }
 
     #[inline]
-    fn locate(&self, key: &str) -> (u64, &RwLock<Shard>) {
-        let hash = self.hasher.hash_one(key.as_bytes());
+    fn locate(&self, key: &[u8]) -> (u64, &RwLock<Shard>) {
+        let hash = self.hasher.hash_one(key);
         // The table uses the low bits and the top 7; shards take bits from the middle.
         let i = (hash >> 32) as usize & self.mask;
         (hash, &self.shards[i].0)
@@ -234,11 +235,11 @@ impl MemoryStore {
         cost: u32,
         now: Timestamp,
     ) -> Result<Decision, StoreError> {
-        let (hash, lock) = self.locate(key);
+        let (hash, lock) = self.locate(key.as_bytes());
         if algorithm == Algorithm::Gcra {
             // Fast path: shared lock, compare-and-swap on the key's word.
             let shard = Self::read(lock);
-            if let Some(tat) = shard.find_entry(hash, key).and_then(Entry::gcra) {
+            if let Some(tat) = shard.find_entry(hash, key.as_bytes()).and_then(Entry::gcra) {
                 return Ok(gcra_step(tat, quota, cost, now));
             }
         }
@@ -261,7 +262,7 @@ impl MemoryStore {
         cost: u32,
         now: Timestamp,
     ) -> Result<Decision, StoreError> {
-        if let Some(i) = shard.find(hash, key)
+        if let Some(i) = shard.find(hash, key.as_bytes())
             && let Some(d) = shard.update(i, |e| e.hit(algorithm, quota, cost, now))
         {
             return Ok(d);
@@ -379,7 +380,7 @@ impl MemoryStore {
             let Some((_, shard)) = guards.iter().find(|(i, _)| *i == si) else {
                 return Err(StoreError::Protocol("shard not locked".into()));
             };
-            let d = match shard.find_entry(hash, &l.key) {
+            let d = match shard.find_entry(hash, l.key.as_bytes()) {
                 Some(e) => e.trial(l.algorithm, &l.quota, l.cost, now),
                 None => Entry::trial_fresh(l.algorithm, &l.quota, l.cost, now),
             };
@@ -414,7 +415,7 @@ impl MemoryStore {
         quota: &Quota,
         now: Timestamp,
     ) -> Decision {
-        let (hash, lock) = self.locate(key);
+        let (hash, lock) = self.locate(key.as_bytes());
         let shard = Self::read(lock);
         shard
             .find(hash, key)
@@ -622,9 +623,14 @@ impl MemoryStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let now = now.as_micros();
-        let (hash, lock) = self.locate(key);
+        if let Some(group) = Grouped::split(key)
+            && let Some(first) = self.debounce_grouped(&group, window, now)?
+        {
+            return Ok(first);
+        }
+        let (hash, lock) = self.locate(key.as_bytes());
         let mut shard = Self::write(lock);
-        if let Some(i) = shard.find(hash, key)
+        if let Some(i) = shard.find(hash, key.as_bytes())
             && let Some(first) = shard.update(i, |e| e.sight(window, now))
         {
             return Ok(first);
@@ -639,10 +645,36 @@ impl MemoryStore {
         }
     }
 
-    fn reset_sync(&self, key: &str) {
-        let (hash, lock) = self.locate(key);
+    /// A debounce sighting in `group` (see [`crate::debounce_group`]): `Some(first)`, or
+    /// `None` when the member keeps a window under its own key (the group is full).
+    fn debounce_grouped(
+        &self,
+        group: &Grouped<'_>,
+        window: Duration,
+        now: u64,
+    ) -> Result<Option<bool>, StoreError> {
+        let (hash, lock) = self.locate(group.key());
         let mut shard = Self::write(lock);
-        if let Some(i) = shard.find(hash, key)
+        if let Some(i) = shard.find(hash, group.key()) {
+            return Ok(
+                match shard.update(i, |e| e.sight_member(group.member, window, now)) {
+                    Some(Sight::First) => Some(true),
+                    Some(Sight::Repeat) => Some(false),
+                    Some(Sight::Elsewhere) | None => None,
+                },
+            );
+        }
+        match self.admit(&mut shard, hash, Entry::debounce_group(group, window, now)) {
+            // At the key cap: a first sighting not recorded, as for a key of its own.
+            Err(StoreError::CapacityReached(_)) | Ok(()) => Ok(Some(true)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn reset_sync(&self, key: &str) {
+        let (hash, lock) = self.locate(key.as_bytes());
+        let mut shard = Self::write(lock);
+        if let Some(i) = shard.find(hash, key.as_bytes())
             && shard.remove(i, &self.hasher).is_some()
         {
             self.entries.fetch_sub(1, Ordering::Relaxed);
@@ -650,7 +682,7 @@ impl MemoryStore {
     }
 
     fn block_sync(&self, key: &str, record: &BlockRecord) -> Result<(), StoreError> {
-        let (_, lock) = self.locate(key);
+        let (_, lock) = self.locate(key.as_bytes());
         let mut shard = Self::write(lock);
         if let Some(old) = shard.blocks.get_mut(key) {
             old.clone_from(record);
@@ -662,7 +694,7 @@ impl MemoryStore {
     }
 
     fn unblock_sync(&self, key: &str) -> bool {
-        let (_, lock) = self.locate(key);
+        let (_, lock) = self.locate(key.as_bytes());
         let removed = Self::write(lock).blocks.remove(key).is_some();
         if removed {
             self.records.fetch_sub(1, Ordering::Relaxed);
@@ -674,7 +706,7 @@ impl MemoryStore {
         if self.records.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        let (_, lock) = self.locate(key);
+        let (_, lock) = self.locate(key.as_bytes());
         Self::read(lock)
             .blocks
             .get(key)
@@ -829,7 +861,7 @@ mod tests {
         let (_, lock_a) = store.locate(a);
         let b = (0..)
             .map(|i| format!("b{i}"))
-            .find(|b| !std::ptr::eq(store.locate(b).1, lock_a))
+            .find(|b| !std::ptr::eq(store.locate(b.as_bytes()).1, lock_a))
             .unwrap();
         store
             .hit_sync(a, Algorithm::Gcra, &q, 1, Timestamp::from_secs(1))

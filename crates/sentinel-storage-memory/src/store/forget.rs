@@ -16,7 +16,7 @@ impl MemoryStore {
             // `remove` moves the last entry into the hole, so index `i` is looked at again.
             let mut i = 0;
             while let Some(entry) = shard.get(i) {
-                let ours = std::str::from_utf8(entry.key.as_bytes()).is_ok_and(|k| keys.matches(k));
+                let ours = entry.key_text().is_some_and(|k| keys.matches(k));
                 if ours && shard.remove(i, &self.hasher).is_some() {
                     self.entries.fetch_sub(1, Ordering::Relaxed);
                     removed += 1;

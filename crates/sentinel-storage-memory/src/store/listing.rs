@@ -24,9 +24,7 @@ impl MemoryStore {
             let shard = Self::read(lock);
             let mut i = 0;
             while let Some(entry) = shard.get(i) {
-                if let Ok(k) = std::str::from_utf8(entry.key.as_bytes()) {
-                    out.push(k.to_owned());
-                }
+                out.extend(entry.keys());
                 i += 1;
             }
             out.extend(shard.blocks.keys().map(|k| k.to_string()));
