@@ -180,6 +180,14 @@ impl Entry {
             .unwrap_or_default()
     }
 
+    /// How many keys this entry stands for: 1, or a group's recorded members.
+    pub(crate) fn key_count(&self) -> usize {
+        match &self.state {
+            State::DebounceGroup(members) => members.members().count(),
+            _ => 1,
+        }
+    }
+
     /// The text subject matching sees: the key, or a group's head (which carries the
     /// subject's `{tag}` as every member's key does).
     pub(crate) fn key_text(&self) -> Option<&str> {

@@ -55,9 +55,7 @@ impl Shard {
         let slab = &self.slab;
         let mut found = None;
         self.table.find(hash, |&i| {
-            found = slab
-                .get(i as usize)
-                .filter(|e| e.key.as_bytes() == key);
+            found = slab.get(i as usize).filter(|e| e.key.as_bytes() == key);
             found.is_some()
         })?;
         found
@@ -66,6 +64,13 @@ impl Shard {
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&Entry> {
         self.slab.get(i)
+    }
+
+    /// Entry `i`, for a change that keeps its heap bytes (a debounce group's windows live in a
+    /// box of fixed size); [`update`](Self::update) otherwise.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Entry> {
+        self.slab.get_mut(i)
     }
 
     /// Runs `f` on entry `i`, keeping the heap figure right.

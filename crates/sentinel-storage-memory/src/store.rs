@@ -54,6 +54,17 @@ mod listing;
 ///   (taken in shard order, so two updates cannot deadlock). Each step is atomic on its keys;
 ///   an admin block landing between two steps of one update is seen by the next update.
 ///
+/// # Debounce windows
+///
+/// A debounce key `{head}:{member}` with a short member (the engine's keys end with the
+/// content's 22-character fingerprint after the policy and subject) is held in one entry per
+/// head: the subject's open windows, up to 4, each member stored whole. A user's new message
+/// reuses an ended slot of its entry instead of inserting a key and sweeping one, and a
+/// subject's windows take one key of [`MemoryConfig::max_keys`]. When a fifth window opens
+/// while four are open, it (and every new member after it, until the entry is swept) gets an
+/// entry of its own under its full key, and the head's entry lives until those windows end
+/// too. [`MemoryStore::keys`] lists the member keys; [`Store::forget`] counts them.
+///
 /// # Idle keys
 ///
 /// A key is removed once it can no longer change a decision: its rate-limit state is back to
@@ -418,7 +429,7 @@ impl MemoryStore {
         let (hash, lock) = self.locate(key.as_bytes());
         let shard = Self::read(lock);
         shard
-            .find(hash, key)
+            .find(hash, key.as_bytes())
             .and_then(|i| shard.get(i))
             .and_then(|e| e.peek(algorithm, quota, now))
             .unwrap_or_else(|| RateLimitState::new(algorithm).peek(now, quota))
@@ -592,7 +603,9 @@ impl MemoryStore {
     }
 
     /// The number of keys held: rate-limit, debounce and blocklist keys, idle ones not yet
-    /// swept included.
+    /// swept included. The debounce windows of one key head (one subject and policy) are held
+    /// together and count once, as they do against [`MemoryConfig::max_keys`] (see
+    /// [Debounce windows](MemoryStore#debounce-windows)).
     pub fn len(&self) -> usize {
         self.entries.load(Ordering::Relaxed) + self.records.load(Ordering::Relaxed)
     }
@@ -656,13 +669,14 @@ impl MemoryStore {
         let (hash, lock) = self.locate(group.key());
         let mut shard = Self::write(lock);
         if let Some(i) = shard.find(hash, group.key()) {
-            return Ok(
-                match shard.update(i, |e| e.sight_member(group.member, window, now)) {
-                    Some(Sight::First) => Some(true),
-                    Some(Sight::Repeat) => Some(false),
-                    Some(Sight::Elsewhere) | None => None,
-                },
-            );
+            let sight = shard
+                .get_mut(i)
+                .map(|e| e.sight_member(group.member, window, now));
+            return Ok(match sight {
+                Some(Sight::First) => Some(true),
+                Some(Sight::Repeat) => Some(false),
+                Some(Sight::Elsewhere) | None => None,
+            });
         }
         match self.admit(&mut shard, hash, Entry::debounce_group(group, window, now)) {
             // At the key cap: a first sighting not recorded, as for a key of its own.
@@ -858,7 +872,7 @@ mod tests {
         );
         let q = Quota::per_second(1).unwrap();
         let a = "a";
-        let (_, lock_a) = store.locate(a);
+        let (_, lock_a) = store.locate(a.as_bytes());
         let b = (0..)
             .map(|i| format!("b{i}"))
             .find(|b| !std::ptr::eq(store.locate(b.as_bytes()).1, lock_a))

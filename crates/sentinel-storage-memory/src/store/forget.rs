@@ -17,9 +17,11 @@ impl MemoryStore {
             let mut i = 0;
             while let Some(entry) = shard.get(i) {
                 let ours = entry.key_text().is_some_and(|k| keys.matches(k));
+                // A group of debounce windows counts as the keys it stands for.
+                let count = entry.key_count() as u64;
                 if ours && shard.remove(i, &self.hasher).is_some() {
                     self.entries.fetch_sub(1, Ordering::Relaxed);
-                    removed += 1;
+                    removed += count;
                 } else {
                     i += 1;
                 }
