@@ -102,9 +102,7 @@ fn engine(policy: Policy, clock: &ManualClock) -> Sentinel {
 
 fn memory(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine/memory");
-    let keys: Vec<String> = (0..USERS)
-        .map(|u| format!("sentinel:rl-gcra:{{u{}}}:=_", 100_000_000 + u))
-        .collect();
+    let keys = raw_keys();
     let store = MemoryStore::new(ManualClock::new(NOW));
     let q = quota();
     let mut i = 0;
@@ -256,9 +254,7 @@ fn redis_report() {
 fn memory_ratios() {
     const SLICE: usize = 1_000;
     const ROUNDS: usize = 601;
-    let keys: Vec<String> = (0..USERS)
-        .map(|u| format!("sentinel:rl-gcra:{{u{}}}:=_", 100_000_000 + u))
-        .collect();
+    let keys = raw_keys();
     let store = MemoryStore::new(ManualClock::new(NOW));
     let q = quota();
     let governor = RateLimiter::dashmap_with_clock(
@@ -376,52 +372,55 @@ fn profile(which: &str) {
         })
         .collect();
     let fps = fingerprints();
-    let start = Instant::now();
-    let (mut i, mut n) = (0, 0usize);
-    while start.elapsed() < Duration::from_secs(4) {
-        for _ in 0..10_000 {
-            i = (i + 1) % USERS;
-            n += 1;
-            if debounce {
-                if i == 0 {
-                    clock.advance(Duration::from_millis(2));
-                }
-                let ev = &mut events[i];
-                *ev = ev.clone().with_fingerprint(fps[n % fps.len()]);
+    for_four_seconds(which, |i, n| {
+        if debounce {
+            if i == 0 {
+                clock.advance(Duration::from_millis(2));
             }
-            black_box(block_on(e.check(&events[i])).unwrap());
+            let ev = &mut events[i];
+            *ev = ev.clone().with_fingerprint(fps[n % fps.len()]);
         }
-    }
-    println!(
-        "({which}) {:.1} ns per check ({n} checks)",
-        start.elapsed().as_secs_f64() * 1e9 / n as f64
-    );
+        black_box(block_on(e.check(&events[i])).unwrap());
+    });
 }
 
 /// `ENGINE_PROFILE=raw`: the raw store step alone, as [`profile`] runs a workload.
 fn profile_raw() {
-    let keys: Vec<String> = (0..USERS)
-        .map(|u| format!("sentinel:rl-gcra:{{u{}}}:=_", 100_000_000 + u))
-        .collect();
+    let keys = raw_keys();
     let store = MemoryStore::new(ManualClock::new(NOW));
     let q = quota();
+    for_four_seconds("raw", |i, _| {
+        black_box(
+            store
+                .hit_sync(&keys[i], Algorithm::Gcra, &q, 1, NOW)
+                .unwrap(),
+        );
+    });
+}
+
+/// Runs `op(user index, operation count)` over the users in turn for 4 s and prints the
+/// time per operation.
+fn for_four_seconds(which: &str, mut op: impl FnMut(usize, usize)) {
     let start = Instant::now();
     let (mut i, mut n) = (0, 0usize);
     while start.elapsed() < Duration::from_secs(4) {
         for _ in 0..10_000 {
             i = (i + 1) % USERS;
             n += 1;
-            black_box(
-                store
-                    .hit_sync(&keys[i], Algorithm::Gcra, &q, 1, NOW)
-                    .unwrap(),
-            );
+            op(i, n);
         }
     }
     println!(
-        "(raw) {:.1} ns per step ({n} steps)",
+        "({which}) {:.1} ns per operation ({n} operations)",
         start.elapsed().as_secs_f64() * 1e9 / n as f64
     );
+}
+
+/// The raw step's keys: one GCRA key per user, as the engine writes them.
+fn raw_keys() -> Vec<String> {
+    (0..USERS)
+        .map(|u| format!("sentinel:rl-gcra:{{u{}}}:=_", 100_000_000 + u))
+        .collect()
 }
 
 fn main() {

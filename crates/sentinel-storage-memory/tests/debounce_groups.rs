@@ -9,17 +9,9 @@ use sentinel_core::{
 };
 use sentinel_storage_memory::MemoryStore;
 
-const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
+mod common;
 
-/// Drives a future that never waits (the memory store's) to completion.
-fn now_or_never<F: std::future::Future>(fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match fut.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(out) => out,
-        std::task::Poll::Pending => panic!("the memory store never waits"),
-    }
-}
+const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
 
 fn key(user: i64, member: &str) -> String {
     format!("sentinel:db:{{u{user}}}:=_:{member}")
@@ -34,11 +26,11 @@ fn a_subject_writing_new_messages_holds_one_key() {
     for n in 0..1_000 {
         let k = key(1, &format!("m{n}"));
         assert!(
-            now_or_never(store.debounce(&k, window, now)).unwrap(),
+            common::block_on(store.debounce(&k, window, now)).unwrap(),
             "message {n} is new"
         );
         assert!(
-            !now_or_never(store.debounce(&k, window, now)).unwrap(),
+            !common::block_on(store.debounce(&k, window, now)).unwrap(),
             "its repeat is not"
         );
         now = now.saturating_add(Duration::from_millis(300));
@@ -46,7 +38,7 @@ fn a_subject_writing_new_messages_holds_one_key() {
     }
     assert_eq!(store.len(), 1, "one entry for the subject's windows");
     // Another subject's windows are apart.
-    assert!(now_or_never(store.debounce(&key(2, "m999"), window, now)).unwrap());
+    assert!(common::block_on(store.debounce(&key(2, "m999"), window, now)).unwrap());
     assert_eq!(store.len(), 2);
 }
 
@@ -57,13 +49,13 @@ fn more_open_windows_than_a_group_holds_are_each_kept() {
     let members = ["a", "b", "c", "d", "e", "f"];
     for m in members {
         assert!(
-            now_or_never(store.debounce(&key(1, m), window, T0)).unwrap(),
+            common::block_on(store.debounce(&key(1, m), window, T0)).unwrap(),
             "{m} is new"
         );
     }
     for m in members {
         assert!(
-            !now_or_never(store.debounce(&key(1, m), window, T0)).unwrap(),
+            !common::block_on(store.debounce(&key(1, m), window, T0)).unwrap(),
             "{m} repeats"
         );
     }
@@ -75,11 +67,11 @@ fn more_open_windows_than_a_group_holds_are_each_kept() {
     }
     // Forgetting the subject removes all six windows (and counts them).
     let keys = SubjectKeys::new(&KeyBuilder::new("sentinel").unwrap(), &Subject::User(1)).unwrap();
-    assert_eq!(now_or_never(store.forget(&keys)).unwrap(), 6);
+    assert_eq!(common::block_on(store.forget(&keys)).unwrap(), 6);
     assert!(store.is_empty());
     for m in members {
         assert!(
-            now_or_never(store.debounce(&key(1, m), window, T0)).unwrap(),
+            common::block_on(store.debounce(&key(1, m), window, T0)).unwrap(),
             "{m} is new again"
         );
     }
@@ -92,19 +84,19 @@ fn a_group_outlives_the_windows_it_sent_to_keys_of_their_own() {
     let short = Duration::from_secs(1);
     let long = Duration::from_secs(60);
     for m in ["a", "b", "c", "d"] {
-        assert!(now_or_never(store.debounce(&key(1, m), short, T0)).unwrap());
+        assert!(common::block_on(store.debounce(&key(1, m), short, T0)).unwrap());
     }
     // The group is full: `e` gets a key of its own, with a long window.
-    assert!(now_or_never(store.debounce(&key(1, "e"), long, T0)).unwrap());
+    assert!(common::block_on(store.debounce(&key(1, "e"), long, T0)).unwrap());
     // The group's own windows end; a sweep must not drop it while `e`'s window is open, or
     // `e` would find a fresh group and be taken for new.
     let later = T0.saturating_add(Duration::from_secs(2));
     clock.set(later);
     store.sweep_now();
     assert!(
-        !now_or_never(store.debounce(&key(1, "e"), long, later)).unwrap(),
+        !common::block_on(store.debounce(&key(1, "e"), long, later)).unwrap(),
         "e repeats"
     );
     // The group's members' windows have ended: they open again.
-    assert!(now_or_never(store.debounce(&key(1, "a"), short, later)).unwrap());
+    assert!(common::block_on(store.debounce(&key(1, "a"), short, later)).unwrap());
 }

@@ -11,6 +11,8 @@ use sentinel_core::{
 };
 use sentinel_storage_memory::{MemoryConfig, MemoryStore};
 
+mod common;
+
 const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
 
 /// Touches 1,000,000 distinct keys (all three algorithms and debounce), lets their periods
@@ -31,7 +33,7 @@ fn million_keys_swept_to_zero() {
             1 => store.hit_sync(&key, Algorithm::Gcra, &quota, 1, T0),
             2 => store.hit_sync(&key, Algorithm::FixedWindow, &quota, 1, T0),
             _ => {
-                let rt = futures_lite_block_on(store.debounce(&key, Duration::from_secs(60), T0));
+                let rt = common::block_on(store.debounce(&key, Duration::from_secs(60), T0));
                 assert!(rt.unwrap());
                 continue;
             }
@@ -55,16 +57,6 @@ fn million_keys_swept_to_zero() {
         after <= baseline + 4 * 1024,
         "memory back near baseline: {after} bytes after the sweep, {baseline} before the keys"
     );
-}
-
-/// Drives a future that never waits (the memory store's) to completion.
-fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => panic!("the memory store never waits"),
-    }
 }
 
 /// Each new key looks at a few entries: a thousand idle keys are gone after a thousand new
@@ -239,7 +231,7 @@ fn a_new_key_replaces_an_ended_one_in_place() {
     let long = |i: usize| format!("sentinel:db:{{u{i}}}:{}", "x".repeat(80));
     // Whether `key` is a first sighting (a new window).
     let first = |key: &str, window: Duration, now: Timestamp| {
-        futures_lite_block_on(store.debounce(key, window, now)).unwrap()
+        common::block_on(store.debounce(key, window, now)).unwrap()
     };
     // Ten long keys whose windows end, then one live short key.
     for i in 0..10 {
