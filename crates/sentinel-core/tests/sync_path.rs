@@ -452,3 +452,69 @@ async fn check_now_decides_as_check_and_declines_what_it_cannot() {
         );
     }
 }
+
+/// A check made while its thread is being torn down (from another thread-local's destructor,
+/// after the engine's per-thread plan buffer and counts may be gone) still decides exactly and
+/// is counted: the engine falls back to a plan of its own and to shared counters.
+#[test]
+fn checks_during_thread_teardown_decide_and_count() {
+    struct CheckOnDrop(Option<(Sentinel, std::sync::mpsc::Sender<Vec<bool>>)>);
+    impl Drop for CheckOnDrop {
+        fn drop(&mut self) {
+            let Some((sentinel, report)) = self.0.take() else {
+                return;
+            };
+            let event = Event::new().with_user(9);
+            let allowed = (0..4)
+                .map(|_| {
+                    let check = sentinel.check(&event);
+                    let mut check = std::pin::pin!(check);
+                    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                    match check.as_mut().poll(&mut cx) {
+                        std::task::Poll::Ready(v) => v.unwrap().is_allowed(),
+                        std::task::Poll::Pending => panic!("the memory store never waits"),
+                    }
+                })
+                .collect();
+            report.send(allowed).unwrap();
+        }
+    }
+    thread_local! {
+        static GUARD: std::cell::RefCell<CheckOnDrop> = const { std::cell::RefCell::new(CheckOnDrop(None)) };
+    }
+    let clock = ManualClock::new(Timestamp::from_secs(1_000));
+    let sentinel = Sentinel::builder()
+        .store(Arc::new(MemoryStore::new(clock.clone())))
+        .clock(clock)
+        .policies(
+            PolicyRegistry::single(Policy::new().rate_limit(
+                Quota::per_minute(3).unwrap(),
+                Algorithm::Gcra,
+                Scope::User,
+            ))
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine = sentinel.clone();
+    std::thread::spawn(move || {
+        // The guard first, so its destructor is registered before the engine's thread-locals
+        // (destructors run in reverse order: theirs may be gone when it runs).
+        GUARD.with(|g| g.borrow_mut().0 = Some((engine.clone(), tx)));
+        // One check on the thread, so the engine's thread-locals exist.
+        assert!(
+            engine
+                .check_now(&Event::new().with_user(9))
+                .unwrap()
+                .unwrap()
+                .is_allowed()
+        );
+    })
+    .join()
+    .unwrap();
+    // 3 per minute: the check above and two more pass, the fourth is refused.
+    assert_eq!(rx.recv().unwrap(), [true, true, false, false]);
+    let stats = sentinel.stats();
+    assert_eq!((stats.checks, stats.allowed, stats.throttled), (5, 3, 2));
+}
