@@ -31,10 +31,11 @@ struct CountSet([AtomicU64; KINDS]);
 pub(crate) struct ThreadCounts {
     /// Tells this engine's sets apart in a thread's list (never reused, unlike an address).
     id: u64,
-    /// Every thread's set (kept after its thread ends, so no count is lost).
+    /// The set of every thread that has counted and may still count.
     sets: Mutex<Vec<Arc<CountSet>>>,
-    /// For counts made while the thread's list is unavailable (the thread is being torn down,
-    /// or the list is borrowed by a count in progress, which cannot happen today).
+    /// The counts of threads that have ended (folded in when the next thread registers, so
+    /// the list stays as long as the live threads: a thread per task does not grow it), and
+    /// counts made while a thread's list is unavailable (the thread is being torn down).
     shared: CountSet,
 }
 
@@ -81,14 +82,25 @@ impl ThreadCounts {
     }
 
     /// A new set for this thread, listed with the engine and in the thread's list (which
-    /// drops the sets of engines that no longer exist).
+    /// drops the sets of engines that no longer exist). The engine's list folds the sets of
+    /// ended threads (only the engine holds them) into `shared` and drops them.
     #[cold]
     fn register<'a>(&self, mine: &'a mut Vec<(u64, Arc<CountSet>)>) -> &'a Arc<CountSet> {
         let set = Arc::new(CountSet::default());
-        self.sets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&set));
+        {
+            let mut sets = self.sets.lock().unwrap_or_else(PoisonError::into_inner);
+            sets.retain(|s| {
+                if Arc::strong_count(s) > 1 {
+                    return true;
+                }
+                // Its thread has ended: its counts are final.
+                for (total, c) in self.shared.0.iter().zip(&s.0) {
+                    total.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+                false
+            });
+            sets.push(Arc::clone(&set));
+        }
         mine.retain(|(_, s)| Arc::strong_count(s) > 1);
         mine.push((self.id, set));
         let last = mine.len() - 1;
@@ -131,6 +143,24 @@ mod tests {
         assert_eq!(counts.get(VerdictCount::Allowed), 10_000);
         assert_eq!(counts.get(VerdictCount::Throttled), 4);
         assert_eq!(counts.get(VerdictCount::Blocked), 0);
+    }
+
+    #[test]
+    fn ended_threads_are_folded_so_a_thread_per_task_keeps_the_list_short() {
+        let counts = Arc::new(ThreadCounts::default());
+        for _ in 0..50 {
+            let counts = Arc::clone(&counts);
+            std::thread::spawn(move || {
+                counts.add(VerdictCount::Allowed);
+                counts.add(VerdictCount::Debounced);
+            })
+            .join()
+            .unwrap();
+        }
+        // Each new thread folded the one before it: one set is listed, none is lost.
+        assert_eq!(counts.sets.lock().unwrap().len(), 1);
+        assert_eq!(counts.get(VerdictCount::Allowed), 50);
+        assert_eq!(counts.get(VerdictCount::Debounced), 50);
     }
 
     #[test]
