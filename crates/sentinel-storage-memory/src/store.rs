@@ -56,14 +56,15 @@ mod listing;
 ///
 /// # Debounce windows
 ///
-/// A debounce key `{head}:{member}` with a short member (the engine's keys end with the
-/// content's 22-character fingerprint after the policy and subject) is held in one entry per
-/// head: the subject's open windows, up to 4, each member stored whole. A user's new message
-/// reuses an ended slot of its entry instead of inserting a key and sweeping one, and a
-/// subject's windows take one key of [`MemoryConfig::max_keys`]. When a fifth window opens
-/// while four are open, it (and every new member after it, until the entry is swept) gets an
-/// entry of its own under its full key, and the head's entry lives until those windows end
-/// too. [`MemoryStore::keys`] lists the member keys; [`Store::forget`] counts them.
+/// A debounce key `{head}:{member}` with a member of up to 22 bytes (the engine's keys end
+/// with the content's 22-character fingerprint after the policy and subject) is held in one
+/// entry per head: the subject's windows, two of them, each member stored whole (the entry
+/// takes 80 bytes and a 96-byte box, where one window of its own took 80 bytes). A user's new
+/// message reuses an ended slot instead of inserting a key and sweeping one, and a subject's
+/// windows take one key of [`MemoryConfig::max_keys`]. When a third window opens while two
+/// are open, it (and every new member after it, until the entry is swept) gets an entry of
+/// its own under its full key, and the head's entry lives until those windows end too.
+/// [`MemoryStore::keys`] lists the member keys; [`Store::forget`] counts them.
 ///
 /// # Idle keys
 ///

@@ -33,7 +33,8 @@ fn a_subject_writing_new_messages_holds_one_key() {
             !common::block_on(store.debounce(&k, window, now)).unwrap(),
             "its repeat is not"
         );
-        now = now.saturating_add(Duration::from_millis(300));
+        // Two windows open at a time at most: the slots of one group suffice.
+        now = now.saturating_add(Duration::from_millis(600));
         clock.set(now);
     }
     assert_eq!(store.len(), 1, "one entry for the subject's windows");
@@ -59,8 +60,8 @@ fn more_open_windows_than_a_group_holds_are_each_kept() {
             "{m} repeats"
         );
     }
-    // Four in the group, two of their own; all six are listed.
-    assert_eq!(store.len(), 3);
+    // Two in the group, four of their own; all six are listed.
+    assert_eq!(store.len(), 5);
     let listed = store.keys();
     for m in members {
         assert!(listed.contains(&key(1, m)), "{m} listed in {listed:?}");
@@ -83,7 +84,7 @@ fn a_group_outlives_the_windows_it_sent_to_keys_of_their_own() {
     let store = MemoryStore::new(clock.clone());
     let short = Duration::from_secs(1);
     let long = Duration::from_secs(60);
-    for m in ["a", "b", "c", "d"] {
+    for m in ["a", "b"] {
         assert!(common::block_on(store.debounce(&key(1, m), short, T0)).unwrap());
     }
     // The group is full: `e` gets a key of its own, with a long window.
