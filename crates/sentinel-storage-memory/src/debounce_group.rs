@@ -17,8 +17,6 @@
 //! [`GROUP_TAG`] (`0xFF`, a byte no UTF-8 string contains), so no key a caller can pass ever
 //! names a group.
 
-use std::time::Duration;
-
 /// The byte group keys start with: never part of a UTF-8 string.
 pub(crate) const GROUP_TAG: u8 = 0xFF;
 /// Windows per group: the engine opens one per new message of a user, and more than two
@@ -86,6 +84,16 @@ impl Slot {
     fn member(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
+
+    fn set(&mut self, member: &[u8], ends: u64) {
+        let len = member.len().min(MEMBER_MAX);
+        if let (Some(dst), Some(src)) = (self.bytes.get_mut(..len), member.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        // `len <= MEMBER_MAX`, a u8.
+        self.len = u8::try_from(len).unwrap_or(0);
+        self.ends = ends;
+    }
 }
 
 /// What a sighting of a member found.
@@ -112,10 +120,6 @@ pub(crate) struct Members {
     elsewhere_ends: u64,
 }
 
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
 impl Members {
     /// A group with one window, for `member`, ending at `ends`.
     pub(crate) fn first(member: &[u8], ends: u64) -> Self {
@@ -126,8 +130,8 @@ impl Members {
         m
     }
 
-    /// Records a sighting of `member` at `now` (µs) with a window of `window`.
-    pub(crate) fn sight(&mut self, member: &[u8], window: Duration, now: u64) -> Sight {
+    /// Records a sighting of `member` at `now` (µs); a window it opens ends at `ends` (µs).
+    pub(crate) fn sight(&mut self, member: &[u8], ends: u64, now: u64) -> Sight {
         if let Some(slot) = self
             .slots
             .iter_mut()
@@ -136,10 +140,9 @@ impl Members {
             if now < slot.ends {
                 return Sight::Repeat;
             }
-            slot.ends = now.saturating_add(micros(window));
+            slot.ends = ends;
             return Sight::First;
         }
-        let ends = now.saturating_add(micros(window));
         if !self.overflowed
             && let Some(slot) = self.slots.iter_mut().find(|s| s.len == 0 || s.ends <= now)
         {
@@ -165,21 +168,14 @@ impl Members {
     }
 }
 
-impl Slot {
-    fn set(&mut self, member: &[u8], ends: u64) {
-        let len = member.len().min(MEMBER_MAX);
-        if let (Some(dst), Some(src)) = (self.bytes.get_mut(..len), member.get(..len)) {
-            dst.copy_from_slice(src);
-        }
-        // `len <= MEMBER_MAX`, a u8.
-        self.len = u8::try_from(len).unwrap_or(0);
-        self.ends = ends;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sighting at `now` with a window of 10 µs.
+    fn sight(m: &mut Members, member: &[u8], now: u64) -> Sight {
+        m.sight(member, now + 10, now)
+    }
 
     #[test]
     fn split_keeps_short_members_and_tags_the_head() {
@@ -207,26 +203,25 @@ mod tests {
 
     #[test]
     fn a_group_opens_reuses_and_overflows_its_slots() {
-        let w = Duration::from_micros(10);
         let full = members(b'a');
         let mut m = Members::first(&full[0], 10);
-        assert_eq!(m.sight(&full[0], w, 5), Sight::Repeat);
+        assert_eq!(sight(&mut m, &full[0], 5), Sight::Repeat);
         for x in &full[1..] {
-            assert_eq!(m.sight(x, w, 5), Sight::First);
+            assert_eq!(sight(&mut m, x, 5), Sight::First);
         }
         // Every slot open: one more member goes elsewhere, and so does any new one after.
-        assert_eq!(m.sight(b"e", w, 5), Sight::Elsewhere);
+        assert_eq!(sight(&mut m, b"e", 5), Sight::Elsewhere);
         assert_eq!(
-            m.sight(&full[0], w, 20),
+            sight(&mut m, &full[0], 20),
             Sight::First,
             "a member's ended window reopens"
         );
         assert_eq!(
-            m.sight(b"f", w, 20),
+            sight(&mut m, b"f", 20),
             Sight::Elsewhere,
             "overflowed: new members go elsewhere"
         );
-        assert_eq!(m.sight(b"g", w, 25), Sight::Elsewhere);
+        assert_eq!(sight(&mut m, b"g", 25), Sight::Elsewhere);
         // The group outlives the windows it sent elsewhere (`g`'s ends at 35).
         assert_eq!(m.ends(), 35);
         assert_eq!(m.members().count(), SLOTS);
@@ -234,17 +229,16 @@ mod tests {
 
     #[test]
     fn an_ended_slot_is_reused_before_the_group_overflows() {
-        let w = Duration::from_micros(10);
         let full = members(b'a');
         let mut m = Members::first(&full[0], 10);
         for x in &full[1..] {
-            assert_eq!(m.sight(x, w, 0), Sight::First);
+            assert_eq!(sight(&mut m, x, 0), Sight::First);
         }
         // At 10 every window has ended: a new member takes a slot.
-        assert_eq!(m.sight(b"e", w, 10), Sight::First);
-        assert_eq!(m.sight(b"e", w, 11), Sight::Repeat);
+        assert_eq!(sight(&mut m, b"e", 10), Sight::First);
+        assert_eq!(sight(&mut m, b"e", 11), Sight::Repeat);
         assert_eq!(
-            m.sight(&full[0], w, 11),
+            sight(&mut m, &full[0], 11),
             Sight::First,
             "the first slot went to `e`"
         );

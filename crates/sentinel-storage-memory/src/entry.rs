@@ -102,8 +102,9 @@ pub(crate) const fn alloc_size(n: usize) -> usize {
     }
 }
 
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+/// When a window of `window` opened at `now` (µs) ends (µs).
+pub(crate) fn window_end(now: u64, window: Duration) -> u64 {
+    now.saturating_add(u64::try_from(window.as_micros()).unwrap_or(u64::MAX))
 }
 
 impl Entry {
@@ -145,7 +146,7 @@ impl Entry {
 
     /// A group of debounce windows (key: [`Grouped::key`]) with one window, for `member`.
     pub(crate) fn debounce_group(group: &Grouped<'_>, window: Duration, now: u64) -> Self {
-        let ends = now.saturating_add(micros(window));
+        let ends = window_end(now, window);
         Self {
             key: Key::from_bytes(group.key()),
             expires: ends,
@@ -158,7 +159,7 @@ impl Entry {
         let State::DebounceGroup(members) = &mut self.state else {
             return Sight::Elsewhere;
         };
-        let sight = members.sight(member, window, now);
+        let sight = members.sight(member, window_end(now, window), now);
         self.expires = members.ends();
         sight
     }
@@ -385,7 +386,7 @@ impl Entry {
             return false;
         }
         self.state = State::Debounce;
-        self.expires = now.saturating_add(micros(window));
+        self.expires = window_end(now, window);
         true
     }
 

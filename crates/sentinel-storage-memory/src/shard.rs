@@ -92,19 +92,29 @@ impl Shard {
         let i = u32::try_from(self.slab.len()).ok()?;
         self.heap += entry.heap_bytes();
         self.slab.push(entry);
+        self.link(hash, i, hasher);
+        Some(i as usize)
+    }
+
+    /// Adds the bucket of entry `index`, whose key hashes to `hash`.
+    fn link(&mut self, hash: u64, index: u32, hasher: &RandomState) {
         let slab = &self.slab;
         self.table
-            .insert_unique(hash, i, |&j| hash_of(hasher, slab, j));
-        Some(i as usize)
+            .insert_unique(hash, index, |&j| hash_of(hasher, slab, j));
+    }
+
+    /// Removes the bucket of entry `index` (the entry stays in the slab).
+    fn unlink(&mut self, index: u32, hasher: &RandomState) {
+        let hash = hash_of(hasher, &self.slab, index);
+        if let Ok(bucket) = self.table.find_entry(hash, |&j| j == index) {
+            bucket.remove();
+        }
     }
 
     /// Removes entry `i`.
     pub(crate) fn remove(&mut self, i: usize, hasher: &RandomState) -> Option<Entry> {
         let index = u32::try_from(i).ok()?;
-        let hash = hash_of(hasher, &self.slab, index);
-        if let Ok(bucket) = self.table.find_entry(hash, |&j| j == index) {
-            bucket.remove();
-        }
+        self.unlink(index, hasher);
         let (entry, moved) = self.slab.swap_remove(i)?;
         if let Some(from) = moved {
             self.repoint(from, index, hasher);
@@ -135,17 +145,12 @@ impl Shard {
         hasher: &RandomState,
     ) -> Option<usize> {
         let index = u32::try_from(i).ok()?;
-        let old_hash = hash_of(hasher, &self.slab, index);
-        if let Ok(bucket) = self.table.find_entry(old_hash, |&j| j == index) {
-            bucket.remove();
-        }
+        self.unlink(index, hasher);
         let added = entry.heap_bytes();
         let slot = self.slab.get_mut(i)?;
         let old = std::mem::replace(slot, entry);
         self.heap = self.heap.saturating_sub(old.heap_bytes()) + added;
-        let slab = &self.slab;
-        self.table
-            .insert_unique(hash, index, |&j| hash_of(hasher, slab, j));
+        self.link(hash, index, hasher);
         Some(i)
     }
 
@@ -163,12 +168,8 @@ impl Shard {
     ) -> (usize, Result<Option<usize>, Entry>) {
         let mut new = Some(entry);
         let (removed, placed) = self.sweep(now, budget, &mut new, hash, hasher);
-        match (placed, new) {
-            (Some(at), _) => (removed, Ok(at)),
-            (None, Some(entry)) => (removed, Err(entry)),
-            // `new` is taken only where `placed` is set.
-            (None, None) => (removed, Ok(None)),
-        }
+        // `new` is taken exactly when it was put in a replaced entry's place.
+        (removed, new.map_or(Ok(placed), Err))
     }
 
     /// Looks at up to `budget` entries from the cursor and removes those idle at `now`;
@@ -178,8 +179,8 @@ impl Shard {
     }
 
     /// The sweep itself: up to `budget` entries from the cursor; an idle one is removed, or,
-    /// the first time while `new` holds an entry (hashing to `hash`), replaced by it. Returns
-    /// how many went and, if `new` was placed, where.
+    /// the first time while `new` holds an entry (hashing to `hash`), replaced by it (taking
+    /// it out of `new`). Returns how many went and where `new` was placed, if it was.
     fn sweep(
         &mut self,
         now: u64,
@@ -187,7 +188,7 @@ impl Shard {
         new: &mut Option<Entry>,
         hash: u64,
         hasher: &RandomState,
-    ) -> (usize, Option<Option<usize>>) {
+    ) -> (usize, Option<usize>) {
         let mut removed = 0;
         let mut placed = None;
         for _ in 0..budget {
@@ -207,7 +208,7 @@ impl Shard {
             }
             removed += 1;
             if let Some(entry) = new.take() {
-                placed = Some(self.replace(self.cursor, hash, entry, hasher));
+                placed = self.replace(self.cursor, hash, entry, hasher);
                 self.cursor += 1;
             } else {
                 // The last entry moves into the cursor's slot: look at it next.

@@ -22,7 +22,7 @@ use crate::debounce_group::{Grouped, Sight};
 
 /// Per-limit scratch space of one update, inline up to [`MAX_LIMITS`] (a policy's most).
 type Scratch<T> = SmallVec<[T; MAX_LIMITS]>;
-use crate::entry::{Entry, gcra_step};
+use crate::entry::{Entry, gcra_step, window_end};
 use crate::shard::Shard;
 
 mod forget;
@@ -159,10 +159,6 @@ impl fmt::Debug for MemoryStore {
 /// The longest a failed search for room at the key cap lets later new keys be refused
 /// without searching again: 100 ms.
 const NO_ROOM_HINT: u64 = 100_000;
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
 
 impl MemoryStore {
     /// A store with the default [`MemoryConfig`]. `clock` is read only to sweep idle keys;
@@ -649,11 +645,19 @@ impl MemoryStore {
         {
             return Ok(first);
         }
-        let entry = Entry::debounce(key, now.saturating_add(micros(window)));
-        match self.admit(&mut shard, hash, entry) {
-            // At the key cap with only live rate-limit state in sight: a first sighting that
-            // is not recorded. Debounce only spares the rate limits a duplicate; they still
-            // decide (and count) this event, so nothing an attacker could use is lost.
+        self.open_window(
+            &mut shard,
+            hash,
+            Entry::debounce(key, window_end(now, window)),
+        )
+    }
+
+    /// Stores `entry`, a new debounce window (of its own or a group's): always a first
+    /// sighting. At the key cap with only live rate-limit state in sight, a first sighting
+    /// that is not recorded: debounce only spares the rate limits a duplicate; they still
+    /// decide (and count) this event, so nothing an attacker could use is lost.
+    fn open_window(&self, shard: &mut Shard, hash: u64, entry: Entry) -> Result<bool, StoreError> {
+        match self.admit(shard, hash, entry) {
             Err(StoreError::CapacityReached(_)) | Ok(()) => Ok(true),
             Err(e) => Err(e),
         }
@@ -679,11 +683,8 @@ impl MemoryStore {
                 Some(Sight::Elsewhere) | None => None,
             });
         }
-        match self.admit(&mut shard, hash, Entry::debounce_group(group, window, now)) {
-            // At the key cap: a first sighting not recorded, as for a key of its own.
-            Err(StoreError::CapacityReached(_)) | Ok(()) => Ok(Some(true)),
-            Err(e) => Err(e),
-        }
+        let entry = Entry::debounce_group(group, window, now);
+        self.open_window(&mut shard, hash, entry).map(Some)
     }
 
     fn reset_sync(&self, key: &str) {
